@@ -1,0 +1,31 @@
+# Two entry points: `make demo` and `make test`. Both create .venv if missing and install svdgan.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# CPU torch is installed only when the venv has no torch yet: install your own (e.g. CUDA) torch
+# into $(VENV) first and it is kept. Off this workplace, a CPU-only wheel comes with
+#   make TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu" ...
+TORCH_SPEC ?= torch==2.13.0
+TORCH_PIP_ARGS ?=
+
+.PHONY: demo test lint install clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/svdgan demo --out demo_out
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check src tests
+
+clean:
+	rm -rf demo_out .pytest_cache

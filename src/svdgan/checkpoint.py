@@ -1,0 +1,69 @@
+"""Checkpoints: written atomically, read with weights_only=True (no code runs on load)."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .config import Config, config_from_dict
+from .errors import UserError
+from .generator import Generator
+
+FORMAT = "svdgan-checkpoint/1"
+
+
+def atomic_write(path: Path, write: Any) -> None:
+    """Call write(tmp_path), then rename over `path`: readers see the old file or the new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
+    atomic_write(path, lambda tmp: torch.save({"format": FORMAT, **payload}, tmp))
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"checkpoint not found: {path}")
+    try:
+        with warnings.catch_warnings():  # e.g. a pickle protocol note: the error line says enough
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError,
+            AttributeError, TypeError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"cannot load checkpoint {path}: {reason[:200]}") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise UserError(f"{path} is not an svdgan checkpoint")
+    return payload
+
+
+def load_generator(path: str | Path) -> tuple[Generator, Config, dict[str, Any]]:
+    """The generator of a checkpoint in eval mode, its config and the whole payload."""
+    payload = load_checkpoint(path)
+    try:
+        config = config_from_dict(payload["config"])
+        generator = Generator(config.model)
+        generator.load_state_dict(payload["generator"])
+    except (KeyError, RuntimeError, UserError) as exc:
+        reason = str(exc).strip().splitlines()[0]
+        raise UserError(f"checkpoint {path} does not match svdgan's model: {reason[:200]}") from None
+    generator.eval().to(memory_format=torch.channels_last)
+    return generator, config, payload

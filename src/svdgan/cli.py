@@ -1,0 +1,150 @@
+"""The `svdgan` command line. Bad input ends with one line on stderr and exit status 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import UserError
+
+
+def _cmd_synth(args: argparse.Namespace) -> None:
+    from .synth import SynthConfig, write_synthetic
+
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()):
+        raise UserError(f"{out} exists and is not empty")
+    cfg = SynthConfig(width=args.width, height=args.height, train_videos=args.train_videos,
+                      test_videos=args.test_videos, frames=args.frames, seed=args.seed)
+    if min(cfg.width, cfg.height) < 16 or cfg.frames < 2 or cfg.train_videos < 1 or cfg.test_videos < 1:
+        raise UserError("synth needs width and height >= 16, frames >= 2 and at least one video per split")
+    write_synthetic(out, cfg)
+    print(f"wrote a synthetic dataset to {out} ({cfg.train_videos} training and {cfg.test_videos} test "
+          f"videos of {cfg.frames} frames, {cfg.width}x{cfg.height}; ground truth in synth.m and synth.mat)")
+
+
+def _cmd_train(args: argparse.Namespace) -> None:
+    from .config import load_config
+    from .train import train
+
+    config = None if args.resume else load_config(args.config, args.set)
+    path = train(args.data, args.out, config, resume=args.resume, overrides=args.set,
+                 progress=not args.quiet)
+    print(f"checkpoint: {path}")
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> None:
+    from .evaluate import evaluate_checkpoint
+
+    metrics = evaluate_checkpoint(args.checkpoint, args.data, args.out, args.normalize, args.ground_truth,
+                                  progress=not args.quiet)
+    summary = {k: metrics.get(k) for k in ("micro_auc", "macro_auc", "eer", "n_frames", "normalize")}
+    print(json.dumps(summary))
+    print(f"report written to {args.out}")
+
+
+def _cmd_metrics(args: argparse.Namespace) -> None:
+    from .data.groundtruth import labels_from_ranges, read_ground_truth
+    from .metrics import evaluate
+    from .scorefiles import read_scores
+
+    videos = read_scores(args.scores, args.score_type)
+    truth = read_ground_truth(args.ground_truth)
+    if len(truth) != len(videos):
+        raise UserError(f"ground truth lists {len(truth)} videos, the scores {len(videos)}")
+    zero_based = args.protocol == "authors"
+    labelled = [(name, scores, labels_from_ranges(ranges, len(scores), zero_based, name))
+                for (name, scores), ranges in zip(videos, truth)]
+    print(json.dumps(evaluate(labelled, normalize="as given")))
+
+
+def _cmd_info(args: argparse.Namespace) -> None:
+    from .config import load_config
+    from .info import format_info, model_info
+
+    info = model_info(load_config(args.config, args.set).model)
+    print(json.dumps(info) if args.json else format_info(info))
+
+
+def _cmd_demo(args: argparse.Namespace) -> None:
+    from .demo import run_demo
+
+    run_demo(Path(args.out), steps=args.steps)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="svdgan", description="SVD-GAN video anomaly detection: "
+                                     "learn normal footage, score every frame.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("synth", help="write a synthetic surveillance dataset with ground truth")
+    p.add_argument("out", help="output folder (frame-folder layout)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--width", type=int, default=96)
+    p.add_argument("--height", type=int, default=72)
+    p.add_argument("--frames", type=int, default=80, help="frames per video")
+    p.add_argument("--train-videos", type=int, default=8)
+    p.add_argument("--test-videos", type=int, default=6)
+    p.set_defaults(func=_cmd_synth)
+
+    def config_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", help="YAML file with sections model, loss, train, score")
+        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override one config value, e.g. --set train.steps=100 (repeatable)")
+
+    p = sub.add_parser("train", help="train on the normal (training) videos of a dataset")
+    p.add_argument("--data", required=True, help="dataset root, video folder or video file")
+    p.add_argument("--out", required=True, help="run folder: checkpoint.pt, losses.csv, previews/")
+    config_args(p)
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("evaluate", help="score every test frame and write the report")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--data", required=True, help="dataset root (test videos and ground truth)")
+    p.add_argument("--out", required=True, help="report folder")
+    p.add_argument("--normalize", default="video", choices=["video", "train", "none"],
+                   help="video: min-max per test video (paper); train: training statistics (causal)")
+    p.add_argument("--ground-truth", help="ground truth file, if not found in the dataset root")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("metrics", help="AUC and EER of per-frame scores made elsewhere")
+    p.add_argument("--scores", required=True, help="a scores.csv, or a folder of one CSV per video")
+    p.add_argument("--ground-truth", required=True, help=".mat (cell gt) or UCSD-style .m file")
+    p.add_argument("--protocol", default="standard", choices=["standard", "authors"],
+                   help="authors: ranges applied to 0-based frame indices, as the SVD-GAN code does")
+    p.add_argument("--score-type", default="auto", choices=["auto", "anomaly", "regularity"],
+                   help="auto: the authors' files (unnamed index column) hold regularity scores")
+    p.set_defaults(func=_cmd_metrics)
+
+    p = sub.add_parser("info", help="parameter counts and FLOPs per frame")
+    config_args(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser("demo", help="synthesise a scene, train, evaluate and write the report")
+    p.add_argument("--out", default="demo_out", help="folder for the data, the run and the report")
+    p.add_argument("--steps", type=int, default=None, help="training steps (default: the demo's)")
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except UserError as exc:
+        print(f"svdgan: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("svdgan: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""`svdgan evaluate`: score every test frame, compute the metrics, write the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from . import plots
+from .checkpoint import atomic_write, load_generator
+from .data.datasets import discover
+from .data.frames import load_video, to_model_range
+from .data.groundtruth import labels_from_ranges
+from .errors import UserError
+from .metrics import evaluate as compute_metrics
+from .scorefiles import write_scores_csv
+from .scoring import NORMALIZATIONS, normalize, score_video
+
+GRID_VIDEOS = 3  # videos that contribute rows to the reconstruction grid
+
+
+def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, out_dir: str | Path,
+                        normalize_mode: str = "video", ground_truth: str | Path | None = None,
+                        progress: bool = True) -> dict[str, Any]:
+    """Writes scores.csv, metrics.json (when labels exist) and the plots; returns the metrics."""
+    if normalize_mode not in NORMALIZATIONS:
+        raise UserError(f"--normalize must be one of {', '.join(NORMALIZATIONS)}")
+    generator, config, payload = load_generator(checkpoint)
+    stats = payload.get("score_stats")
+    if normalize_mode == "train" and not stats:
+        raise UserError(f"checkpoint {checkpoint} has no training score statistics (training did not finish)")
+    dataset = discover(data, ground_truth)
+    if not dataset.test:
+        raise UserError(f"no test videos under {data}")
+
+    rows: list[tuple[str, np.ndarray, np.ndarray | None]] = []
+    samples = []
+    bar = tqdm(dataset.test, desc="scoring test videos", unit="video", disable=not progress)
+    for i, video in enumerate(bar):
+        frames = load_video(video, config.model.size, config.model.channels)
+        labels = None
+        if dataset.ground_truth is not None:
+            labels = labels_from_ranges(dataset.ground_truth[i], len(frames), video=video.name)
+        raw = score_video(generator, frames, config.model.clip_len, config.score.batch_size).scores
+        scores = normalize(raw, normalize_mode, stats)
+        rows.append((video.name, scores, labels))
+        if i < GRID_VIDEOS:
+            for t in (int(np.argmax(raw)), int(np.argmin(raw))):
+                recon = score_video(generator, frames[max(0, t - config.model.clip_len + 1):t + 1],
+                                    config.model.clip_len, keep={min(t, config.model.clip_len - 1)})
+                frame = to_model_range(frames[t]).numpy()
+                samples.append((f"video {video.name}, frame {t + 1}", frame,
+                                next(iter(recon.recons.values())), None if labels is None else bool(labels[t])))
+    bar.close()
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write(out_dir / "scores.csv", lambda tmp: write_scores_csv(tmp, rows))
+    metrics: dict[str, Any] = {"normalize": normalize_mode, "n_frames": int(sum(len(s) for _, s, _ in rows))}
+    if dataset.ground_truth is not None:
+        labelled = [(n, s, lab) for n, s, lab in rows if lab is not None]
+        metrics = compute_metrics(labelled, normalize_mode)
+        all_scores = np.concatenate([s for _, s, _ in labelled])
+        all_labels = np.concatenate([lab for _, _, lab in labelled])
+        atomic_write(out_dir / "roc.png", lambda tmp: plots.plot_roc(
+            tmp, all_scores, all_labels, metrics["micro_auc"], metrics["eer"]))
+    metrics["checkpoint"] = str(checkpoint)
+    metrics["data"] = str(data)
+    metrics["layout"] = dataset.layout
+    (out_dir / "videos").mkdir(exist_ok=True)
+    for name, scores, labels in rows:
+        atomic_write(out_dir / "videos" / f"{name}.png", lambda tmp, n=name, s=scores, lab=labels:
+                     plots.plot_video_scores(tmp, n, s, lab, metrics.get("eer_threshold"), normalize_mode))
+    atomic_write(out_dir / "reconstructions.png", lambda tmp: plots.plot_reconstructions(tmp, samples))
+    atomic_write(out_dir / "metrics.json", lambda tmp: tmp.write_text(json.dumps(metrics, indent=2)))
+    return metrics

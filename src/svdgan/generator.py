@@ -1,0 +1,125 @@
+"""The SVD-GAN generator: encoder -> decoder -> second encoder (paper Sec. 3.1 and 3.4).
+
+Shapes are for the default configuration (S = 128, T = 7):
+    X      (B, T, 3, 128, 128)  frames in [-1, 1]
+    skip1  (B*T, 128, 64, 64)   first per-frame conv
+    skip2  (B*T, 64, 32, 32)    second per-frame conv
+    Z      (B, T, 128, 16, 16)  after the ConvLSTM stack
+    G(X)   (B, T, 3, 128, 128)  reconstruction, tanh
+    Z_bar  (B, T, 128, 16, 16)  second encoder applied to G(X)
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from .config import ModelConfig
+from .layers import ConvLSTM, LSTMState, conv2d, per_frame, upconv2d
+
+
+class FrameFeatures(NamedTuple):
+    skip1: torch.Tensor  # (N, conv1, S/2, S/2)
+    skip2: torch.Tensor  # (N, conv2, S/4, S/4)
+
+
+class GeneratorOutput(NamedTuple):
+    recon: torch.Tensor  # (B, T, C, S, S)
+    latent: torch.Tensor  # (B, T, Cz, S/8, S/8)
+    latent_recon: torch.Tensor  # (B, T, Cz, S/8, S/8)
+
+
+def _norm_act(channels: int, act: nn.Module) -> nn.Sequential:
+    return nn.Sequential(nn.BatchNorm2d(channels), act)
+
+
+class Encoder(nn.Module):
+    """Two per-frame convolutions (5x5 s2, 3x3 s2), then a ConvLSTM stack (first one stride 2).
+
+    Every layer is followed by batch norm and the activation (tanh in the generator,
+    LeakyReLU in the discriminator).
+    """
+
+    def __init__(self, cfg: ModelConfig, act: type[nn.Module] = nn.Tanh):
+        super().__init__()
+        def make_act() -> nn.Module:
+            return act() if act is not nn.LeakyReLU else nn.LeakyReLU(0.2)
+        self.conv1 = nn.Sequential(conv2d(cfg.channels, cfg.conv1_channels, 5, 2, cfg.separable),
+                                   _norm_act(cfg.conv1_channels, make_act()))
+        self.conv2 = nn.Sequential(conv2d(cfg.conv1_channels, cfg.conv2_channels, 3, 2, cfg.separable),
+                                   _norm_act(cfg.conv2_channels, make_act()))
+        self.lstms = nn.ModuleList()
+        self.lstm_norms = nn.ModuleList()
+        in_ch = cfg.conv2_channels
+        for i, hidden in enumerate(cfg.lstm_channels):
+            self.lstms.append(ConvLSTM(in_ch, hidden, 3, stride=2 if i == 0 else 1,
+                                       separable=cfg.separable_lstm))
+            self.lstm_norms.append(_norm_act(hidden, make_act()))
+            in_ch = hidden
+        self.out_channels = in_ch
+
+    def frame_features(self, frames: torch.Tensor) -> FrameFeatures:
+        """(N, C, S, S) -> per-frame features; these do not depend on other frames."""
+        skip1 = self.conv1(frames)
+        return FrameFeatures(skip1, self.conv2(skip1))
+
+    def temporal(self, skip2: torch.Tensor, states: list[LSTMState | None] | None = None
+                 ) -> tuple[torch.Tensor, list[LSTMState]]:
+        """(B, T, conv2, S/4, S/4) -> latent (B, T, Cz, S/8, S/8) and each layer's final state."""
+        states = states or [None] * len(self.lstms)
+        x, new_states = skip2, []
+        for lstm, norm, state in zip(self.lstms, self.lstm_norms, states):
+            x, state = lstm(x, state)
+            x = per_frame(norm, x)
+            new_states.append(state)
+        return x, new_states
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, FrameFeatures]:
+        """(B, T, C, S, S) -> latent (B, T, Cz, s, s) and the per-frame skips (folded (B*T, ...))."""
+        b, t = x.shape[:2]
+        features = self.frame_features(x.flatten(0, 1))
+        latent, _ = self.temporal(features.skip2.unflatten(0, (b, t)))
+        return latent, features
+
+
+class Decoder(nn.Module):
+    """Per-frame transposed convolutions back to image space, with the encoder's skips added."""
+
+    def __init__(self, cfg: ModelConfig, latent_channels: int):
+        super().__init__()
+        self.up1 = nn.Sequential(upconv2d(latent_channels, cfg.conv2_channels, 3),
+                                 _norm_act(cfg.conv2_channels, nn.Tanh()))
+        self.up2 = nn.Sequential(upconv2d(cfg.conv2_channels, cfg.conv1_channels, 5),
+                                 _norm_act(cfg.conv1_channels, nn.Tanh()))
+        self.up3 = nn.Sequential(upconv2d(cfg.conv1_channels, cfg.decoder_channels, 5),
+                                 _norm_act(cfg.decoder_channels, nn.Tanh()))
+        self.out = nn.Sequential(conv2d(cfg.decoder_channels, cfg.channels, 5, 1, cfg.separable), nn.Tanh())
+
+    def forward(self, latent: torch.Tensor, skips: FrameFeatures) -> torch.Tensor:
+        """(N, Cz, s, s) latent frames and their skips -> (N, C, S, S) frames."""
+        x = self.up1(latent) + skips.skip2
+        x = self.up2(x) + skips.skip1
+        return self.out(self.up3(x))
+
+
+class Generator(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = Encoder(cfg)
+        self.decoder = Decoder(cfg, self.encoder.out_channels)
+        self.encoder2 = Encoder(cfg)  # encoder-decoder-encoder: maps G(X) back to the latent space
+
+    def reconstruct(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, T, C, S, S) -> reconstruction (B, T, C, S, S) and latent Z."""
+        b, t = x.shape[:2]
+        latent, skips = self.encoder(x)
+        recon = self.decoder(latent.flatten(0, 1), skips).unflatten(0, (b, t))
+        return recon, latent
+
+    def forward(self, x: torch.Tensor) -> GeneratorOutput:
+        recon, latent = self.reconstruct(x)
+        latent_recon, _ = self.encoder2(recon)
+        return GeneratorOutput(recon, latent, latent_recon)

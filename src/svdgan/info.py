@@ -1,0 +1,75 @@
+"""Model size and cost: parameters per part, what depthwise-separable conv saves, FLOPs per frame."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from .config import ModelConfig
+from .discriminator import Discriminator
+from .generator import Generator
+from .scoring import _score_windows
+
+
+def count(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def parameter_counts(cfg: ModelConfig) -> dict[str, int]:
+    g, d = Generator(cfg), Discriminator(cfg)
+    return {"encoder": count(g.encoder), "decoder": count(g.decoder), "encoder2": count(g.encoder2),
+            "generator": count(g.encoder) + count(g.decoder),  # what scoring needs (the authors' count)
+            "generator_training": count(g), "discriminator": count(d), "total": count(g) + count(d)}
+
+
+def _flops(fn: Any) -> int:
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops()
+
+
+@torch.inference_mode()
+def flops_per_frame(cfg: ModelConfig) -> dict[str, float]:
+    """FLOPs (2 per multiply-add) of the generator's reconstruction.
+
+    clip: one T-frame clip reconstructed (training and the authors' test procedure, which
+    reconstructs a whole window for every output frame); per_frame: clip / T; causal: what
+    svdgan spends per output frame (encode the frame, run the ConvLSTM window, decode one frame).
+    """
+    g = Generator(cfg).eval()
+    clip = torch.zeros(1, cfg.clip_len, cfg.channels, cfg.size, cfg.size)
+    clip_flops = _flops(lambda: g.reconstruct(clip))
+    frames = clip[0]
+    encode_one = _flops(lambda: g.encoder.frame_features(frames[:1]))
+    window = _flops(lambda: _score_windows(g, frames, [cfg.clip_len - 1], cfg.clip_len))
+    window_features = _flops(lambda: g.encoder.frame_features(frames))
+    causal = window - window_features + encode_one  # frame features are computed once per frame
+    return {"clip": clip_flops, "per_frame": clip_flops / cfg.clip_len, "windowed_per_output_frame": clip_flops,
+            "causal_per_output_frame": causal}
+
+
+def model_info(cfg: ModelConfig) -> dict[str, Any]:
+    params = parameter_counts(cfg)
+    ordinary = parameter_counts(dataclasses.replace(cfg, separable=False, separable_lstm=False))
+    reduction = {k: 1 - params[k] / ordinary[k] for k in ("encoder", "decoder", "generator", "total")}
+    return {"config": dataclasses.asdict(cfg), "parameters": params, "parameters_ordinary_conv": ordinary,
+            "separable_reduction": reduction, "flops": flops_per_frame(cfg)}
+
+
+def format_info(info: dict[str, Any]) -> str:
+    p, o, r, f = info["parameters"], info["parameters_ordinary_conv"], info["separable_reduction"], info["flops"]
+    lines = ["parameters                 separable     ordinary conv   reduction"]
+    for key in ("encoder", "decoder", "generator", "total"):
+        lines.append(f"  {key:<22} {p[key]:>11,}   {o[key]:>13,}   {r[key]:>8.1%}")
+    lines += [f"  {'second encoder':<22} {p['encoder2']:>11,}",
+              f"  {'discriminator':<22} {p['discriminator']:>11,}",
+              "FLOPs (2 per multiply-add, torch.utils.flop_counter)",
+              f"  per {info['config']['clip_len']}-frame clip       {f['clip'] / 1e9:10.2f} GFLOP",
+              f"  per frame (clip / T)       {f['per_frame'] / 1e9:10.2f} GFLOP",
+              f"  per scored frame, windowed {f['windowed_per_output_frame'] / 1e9:10.2f} GFLOP (authors' test)",
+              f"  per scored frame, causal   {f['causal_per_output_frame'] / 1e9:10.2f} GFLOP (svdgan)"]
+    return "\n".join(lines)

@@ -1,0 +1,199 @@
+"""Adversarial training of the generator and discriminator on normal clips."""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from tqdm import tqdm
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import Config, apply_overrides, config_from_dict
+from .data.clips import ClipSampler
+from .data.datasets import discover
+from .data.frames import load_video
+from .discriminator import Discriminator
+from .errors import UserError
+from .generator import Generator
+from .losses import adversarial_loss, discriminator_loss, generator_losses
+from .scoring import score_stats, score_video
+
+LOG_COLUMNS = ["step", "seconds", "discriminator", "generator", "adversarial", "contextual",
+               "encoder", "svd"]
+
+
+class Models:
+    """Generator, discriminator and their optimisers (Adam for G, RMSProp for D, as the authors)."""
+
+    def __init__(self, config: Config):
+        t = config.train
+        self.generator = Generator(config.model).to(memory_format=torch.channels_last)
+        self.discriminator = Discriminator(config.model).to(memory_format=torch.channels_last)
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=t.lr_generator,
+                                      weight_decay=t.weight_decay)
+        self.opt_d = torch.optim.RMSprop(self.discriminator.parameters(), lr=t.lr_discriminator)
+
+    def state(self) -> dict[str, Any]:
+        return {"generator": self.generator.state_dict(), "discriminator": self.discriminator.state_dict(),
+                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()}
+
+    def load(self, payload: dict[str, Any]) -> None:
+        self.generator.load_state_dict(payload["generator"])
+        self.discriminator.load_state_dict(payload["discriminator"])
+        self.opt_g.load_state_dict(payload["opt_g"])
+        self.opt_d.load_state_dict(payload["opt_d"])
+
+
+def train_step(models: Models, clips: torch.Tensor, config: Config) -> dict[str, float]:
+    """One generator update, then one discriminator update, on a batch (B, T, C, S, S)."""
+    g, d = models.generator.train(), models.discriminator.train()
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.train.precision == "bf16"):
+        out = g(clips)
+        real, fake = d(clips), d(out.recon)
+        adversarial = adversarial_loss(real.prob, fake.prob, real.features, fake.features,
+                                       config.loss.adversarial_kind)
+        losses = generator_losses(clips, out.recon.float(), out.latent.float(), out.latent_recon.float(),
+                                  adversarial.float(), config.loss)
+    models.opt_g.zero_grad(set_to_none=True)
+    losses.total.backward()
+    models.opt_g.step()
+
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.train.precision == "bf16"):
+        fake_detached = d(out.recon.detach())
+        loss_d = discriminator_loss(real.prob, fake_detached.prob)  # D is unchanged since `real`
+    models.opt_d.zero_grad(set_to_none=True)
+    loss_d.backward()
+    models.opt_d.step()
+    values = {"discriminator": loss_d.item(), **{k: v.item() for k, v in losses._asdict().items()}}
+    values["generator"] = values.pop("total")
+    if not all(np.isfinite(v) for v in values.values()):
+        raise UserError("training diverged: a loss is NaN or infinite (try a lower learning rate); "
+                        "the last checkpoint on disk is the last good state")
+    return values
+
+
+def _save_preview(path: Path, clips: torch.Tensor, recon: torch.Tensor) -> None:
+    """Inputs (top row) above their reconstructions (bottom row) for the first clip of a batch."""
+    import cv2
+
+    def row(x: torch.Tensor) -> np.ndarray:
+        frames = ((x[0].detach().float().clamp(-1, 1) + 1) * 127.5).byte().numpy()  # (T, C, S, S)
+        frames = frames.transpose(0, 2, 3, 1)
+        if frames.shape[-1] == 1:
+            frames = np.repeat(frames, 3, axis=-1)
+        return np.concatenate(list(frames), axis=1)
+
+    image = np.concatenate([row(clips), row(recon)], axis=0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+
+
+def _load_videos(videos: list, config: Config, desc: str) -> list[np.ndarray]:
+    loaded = []
+    for video in tqdm(videos, desc=desc, unit="video", leave=False):
+        loaded.append(load_video(video, config.model.size, config.model.channels))
+    return loaded
+
+
+def training_score_stats(generator: Generator, videos: list[np.ndarray], config: Config) -> dict:
+    """Score statistics of normal training frames, spread over all training videos."""
+    per_video = max(config.model.clip_len, config.train.stats_frames // max(len(videos), 1))
+    scores = [score_video(generator.eval(), v[:per_video], config.model.clip_len,
+                          config.score.batch_size).scores for v in videos]
+    return score_stats(np.concatenate(scores))
+
+
+def train(data: str | Path, out_dir: str | Path, config: Config | None, resume: bool = False,
+          overrides: list[str] | None = None, progress: bool = True) -> Path:
+    """Train on the training videos of `data`; returns the checkpoint path."""
+    out_dir = Path(out_dir)
+    ckpt_path = out_dir / "checkpoint.pt"
+    payload = None
+    if resume:
+        payload = load_checkpoint(ckpt_path)
+        config = config_from_dict(payload["config"])
+        apply_overrides(config, overrides or [])  # e.g. train.steps=... to train further
+    elif ckpt_path.exists():
+        raise UserError(f"{out_dir} already holds a run: pass --resume to continue it, or another --out")
+    assert config is not None
+    if config.train.threads:
+        torch.set_num_threads(config.train.threads)
+
+    dataset = discover(data)
+    if not dataset.train:
+        raise UserError(f"no training videos under {data}")
+    videos = _load_videos(dataset.train, config, "loading training videos")
+    try:
+        sampler = ClipSampler(videos, config.model.clip_len, config.train.strides, config.train.seed)
+    except ValueError as exc:
+        raise UserError(f"{data}: {exc}") from None
+
+    torch.manual_seed(config.train.seed)
+    models = Models(config)
+    step = 0
+    if payload is not None:
+        models.load(payload)
+        step = int(payload["step"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "config.yaml").write_text(yaml.safe_dump(_plain(config.to_dict()), sort_keys=False))
+    log_path = out_dir / "losses.csv"
+    _truncate_log(log_path, step)
+
+    def checkpoint(stats: dict | None = None) -> None:
+        save_checkpoint(ckpt_path, {"config": config.to_dict(), "step": step, "score_stats": stats,
+                                    **models.state()})
+
+    total = config.train.steps
+    bar = tqdm(total=total, initial=step, desc="training", unit="step", disable=not progress)
+    start = time.perf_counter()
+    with open(log_path, "a", newline="") as log_file:
+        log = csv.writer(log_file)
+        if log_path.stat().st_size == 0:
+            log.writerow(LOG_COLUMNS)
+        while step < total:
+            clips = sampler.batch(step, config.train.batch_size)
+            values = train_step(models, clips, config)
+            step += 1
+            bar.update(1)
+            if step % config.train.log_every == 0 or step == total:
+                bar.set_postfix({k[:4]: f"{v:.4f}" for k, v in values.items()})
+                log.writerow([step, f"{time.perf_counter() - start:.2f}"]
+                             + [f"{values[c]:.6g}" for c in LOG_COLUMNS[2:]])
+                log_file.flush()
+            if step % config.train.preview_every == 0 or step == total:
+                with torch.inference_mode():
+                    recon, _ = models.generator.eval().reconstruct(clips[:1])
+                _save_preview(out_dir / "previews" / f"step_{step:06d}.png", clips, recon)
+            if step % config.train.checkpoint_every == 0 and step < total:
+                checkpoint()
+    bar.close()
+    stats = payload.get("score_stats") if payload is not None and int(payload["step"]) == total else None
+    if stats is None:
+        stats = training_score_stats(models.generator, videos, config)
+    checkpoint(stats)
+    return ckpt_path
+
+
+def _plain(value: Any) -> Any:
+    """Tuples to lists, so the YAML dump is plain YAML."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _truncate_log(path: Path, step: int) -> None:
+    """On resume, drop log rows written after the checkpoint (they will be trained again)."""
+    if not path.exists():
+        return
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= step] if rows else []
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows(kept)

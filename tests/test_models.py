@@ -1,0 +1,52 @@
+import dataclasses
+
+import torch
+
+from svdgan.config import ModelConfig
+from svdgan.discriminator import Discriminator
+from svdgan.generator import Generator
+from svdgan.info import flops_per_frame, parameter_counts
+
+
+def test_generator_shapes(tiny_config):
+    cfg = tiny_config.model
+    g = Generator(cfg)
+    x = torch.rand(2, cfg.clip_len, cfg.channels, cfg.size, cfg.size) * 2 - 1
+    out = g(x)
+    assert out.recon.shape == x.shape
+    latent_shape = (2, cfg.clip_len, cfg.lstm_channels[-1], cfg.size // 8, cfg.size // 8)
+    assert out.latent.shape == out.latent_recon.shape == latent_shape
+    assert out.recon.abs().max() <= 1  # tanh output, the range inputs are scaled to
+
+
+def test_paper_generator_layout_matches_the_authors_parameter_count():
+    params = parameter_counts(ModelConfig())
+    # the authors' Keras generator (encoder + decoder) has 2,217,818 parameters, of which their
+    # batch norms hold 1,612 more than ours (Keras counts moving statistics as parameters)
+    assert abs(params["generator"] - 2_217_818) < 2_000
+    assert params["encoder2"] == params["encoder"]
+
+
+def test_discriminator_outputs_one_probability_per_frame(tiny_config):
+    cfg = tiny_config.model
+    d = Discriminator(cfg)
+    out = d(torch.rand(3, cfg.clip_len, cfg.channels, cfg.size, cfg.size) * 2 - 1)
+    assert out.prob.shape == (3, cfg.clip_len)
+    assert ((out.prob > 0) & (out.prob < 1)).all()
+    assert out.features.shape == (3, cfg.clip_len, cfg.lstm_channels[-1])
+
+
+def test_model_options_change_the_model(tiny_config):
+    cfg = tiny_config.model
+    base = parameter_counts(cfg)["generator"]
+    assert parameter_counts(dataclasses.replace(cfg, separable=False))["generator"] > base
+    assert parameter_counts(dataclasses.replace(cfg, separable_lstm=True))["generator"] < base
+    g = Generator(dataclasses.replace(cfg, size=64, channels=1))
+    assert g(torch.zeros(1, cfg.clip_len, 1, 64, 64)).recon.shape == (1, cfg.clip_len, 1, 64, 64)
+
+
+def test_flops_are_counted(tiny_config):
+    flops = flops_per_frame(tiny_config.model)
+    assert flops["clip"] > 0
+    assert flops["per_frame"] * tiny_config.model.clip_len == flops["clip"]
+    assert flops["causal_per_output_frame"] < flops["windowed_per_output_frame"]
