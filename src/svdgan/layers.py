@@ -78,11 +78,11 @@ class ConvLSTM(nn.Module):
     def forward(self, x: torch.Tensor, state: LSTMState | None = None) -> tuple[torch.Tensor, LSTMState]:
         """(B, T, C, H, W) -> (B, T, hidden, H', W') and the final state."""
         b, t = x.shape[:2]
-        gates = self.input_gates(x.flatten(0, 1))
-        gates = gates.unflatten(0, (b, t))
+        gates = self.input_gates(x.flatten(0, 1)).unflatten(0, (b, t))
         outputs = []
-        for step in range(t):
-            state = self.step(gates[:, step], state)
+        # unbind, not gates[:, step]: the backward of T selects would zero-fill T full-size tensors
+        for gates_t in gates.unbind(1):
+            state = self.step(gates_t, state)
             outputs.append(state[0])
         return torch.stack(outputs, dim=1), state
 

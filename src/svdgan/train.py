@@ -32,6 +32,7 @@ class Models:
 
     def __init__(self, config: Config):
         t = config.train
+        torch.set_flush_denormal(True)  # denormal gradients through saturated tanh/sigmoid are slow on CPU
         self.generator = Generator(config.model).to(memory_format=torch.channels_last)
         self.discriminator = Discriminator(config.model).to(memory_format=torch.channels_last)
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=t.lr_generator,
@@ -50,7 +51,12 @@ class Models:
 
 
 def train_step(models: Models, clips: torch.Tensor, config: Config) -> dict[str, float]:
-    """One generator update, then one discriminator update, on a batch (B, T, C, S, S)."""
+    """One generator and one discriminator update on a batch (B, T, C, S, S).
+
+    The discriminator sees X and G(X) once: each loss's backward is restricted to its own
+    network's parameters, so G's loss does not train D, D's loss does not reach into G, and
+    no third discriminator pass over a detached G(X) is needed.
+    """
     g, d = models.generator.train(), models.discriminator.train()
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.train.precision == "bf16"):
         out = g(clips)
@@ -59,15 +65,12 @@ def train_step(models: Models, clips: torch.Tensor, config: Config) -> dict[str,
                                        config.loss.adversarial_kind)
         losses = generator_losses(clips, out.recon.float(), out.latent.float(), out.latent_recon.float(),
                                   adversarial.float(), config.loss)
+        loss_d = discriminator_loss(real.prob, fake.prob)
     models.opt_g.zero_grad(set_to_none=True)
-    losses.total.backward()
-    models.opt_g.step()
-
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.train.precision == "bf16"):
-        fake_detached = d(out.recon.detach())
-        loss_d = discriminator_loss(real.prob, fake_detached.prob)  # D is unchanged since `real`
     models.opt_d.zero_grad(set_to_none=True)
-    loss_d.backward()
+    losses.total.backward(inputs=list(g.parameters()), retain_graph=True)
+    loss_d.backward(inputs=list(d.parameters()))
+    models.opt_g.step()
     models.opt_d.step()
     values = {"discriminator": loss_d.item(), **{k: v.item() for k, v in losses._asdict().items()}}
     values["generator"] = values.pop("total")
