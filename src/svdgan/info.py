@@ -67,9 +67,10 @@ def format_info(info: dict[str, Any]) -> str:
         lines.append(f"  {key:<22} {p[key]:>11,}   {o[key]:>13,}   {r[key]:>8.1%}")
     lines += [f"  {'second encoder':<22} {p['encoder2']:>11,}",
               f"  {'discriminator':<22} {p['discriminator']:>11,}",
-              "FLOPs (2 per multiply-add, torch.utils.flop_counter)",
-              f"  per {info['config']['clip_len']}-frame clip       {f['clip'] / 1e9:10.2f} GFLOP",
-              f"  per frame (clip / T)       {f['per_frame'] / 1e9:10.2f} GFLOP",
-              f"  per scored frame, windowed {f['windowed_per_output_frame'] / 1e9:10.2f} GFLOP (authors' test)",
-              f"  per scored frame, causal   {f['causal_per_output_frame'] / 1e9:10.2f} GFLOP (svdgan)"]
+              "FLOPs (2 per multiply-add, torch.utils.flop_counter)"]
+    rows = [(f"per {info['config']['clip_len']}-frame clip", f["clip"], ""),
+            ("per frame (clip / T)", f["per_frame"], ""),
+            ("per scored frame, windowed", f["windowed_per_output_frame"], " (the authors' test procedure)"),
+            ("per scored frame, causal", f["causal_per_output_frame"], " (svdgan evaluate)")]
+    lines += [f"  {label:<27}{value / 1e9:8.2f} GFLOP{note}" for label, value, note in rows]
     return "\n".join(lines)

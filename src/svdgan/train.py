@@ -96,9 +96,9 @@ def _save_preview(path: Path, clips: torch.Tensor, recon: torch.Tensor) -> None:
     cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
 
 
-def _load_videos(videos: list, config: Config, desc: str) -> list[np.ndarray]:
+def _load_videos(videos: list, config: Config, progress: bool) -> list[np.ndarray]:
     loaded = []
-    for video in tqdm(videos, desc=desc, unit="video", leave=False):
+    for video in tqdm(videos, desc="loading training videos", unit="video", leave=False, disable=not progress):
         loaded.append(load_video(video, config.model.size, config.model.channels))
     return loaded
 
@@ -130,7 +130,7 @@ def train(data: str | Path, out_dir: str | Path, config: Config | None, resume: 
     dataset = discover(data)
     if not dataset.train:
         raise UserError(f"no training videos under {data}")
-    videos = _load_videos(dataset.train, config, "loading training videos")
+    videos = _load_videos(dataset.train, config, progress)
     try:
         sampler = ClipSampler(videos, config.model.clip_len, config.train.strides, config.train.seed)
     except ValueError as exc:
