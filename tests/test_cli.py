@@ -213,3 +213,27 @@ def test_bad_yaml_file_and_missing_training_data(tmp_path, synthetic_dataset, ca
     assert code == 2 and "not found" in err
     code, _, err = run(["synth", tmp_path / "s", "--width", "4"], capsys)
     assert code == 2 and not (tmp_path / "s").exists()
+
+
+def test_seeded_training_is_reproducible_and_resume_matches_an_uninterrupted_run(synthetic_dataset, tmp_path):
+    common = ["--data", str(synthetic_dataset), "--config", str(TINY), "--quiet"]
+    assert main(["train", "--out", str(tmp_path / "a"), *common]) == 0
+    assert main(["train", "--out", str(tmp_path / "b"), *common, "--set", "train.steps=3"]) == 0
+    assert main(["train", "--out", str(tmp_path / "b"), "--data", str(synthetic_dataset), "--resume",
+                 "--set", "train.steps=6", "--quiet"]) == 0
+    a = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=True)
+    b = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)
+    for key in a["generator"]:
+        torch.testing.assert_close(a["generator"][key], b["generator"][key], rtol=1e-5, atol=1e-6)
+
+
+def test_evaluate_video_files_without_labels(trained, video_dataset, tmp_path, capsys):
+    out = tmp_path / "report"
+    code, _, _ = run(["evaluate", "--checkpoint", trained, "--data", video_dataset / "training", "--out", out,
+                      "--quiet"], capsys)
+    assert code == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert "micro_auc" not in metrics and metrics["n_frames"] == 18
+    rows = (out / "scores.csv").read_text().splitlines()
+    assert rows[1] == rows[1].split(",")[0] + ",1," + rows[1].split(",")[2] + ","  # empty label
+    assert not (out / "roc.png").exists() and (out / "videos" / "a.png").exists()
