@@ -12,7 +12,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from .config import ModelConfig
 from .discriminator import Discriminator
 from .generator import Generator
-from .scoring import _score_windows
+from .scoring import reconstruct_windows
 
 
 def count(module: nn.Module) -> int:
@@ -45,7 +45,7 @@ def flops_per_frame(cfg: ModelConfig) -> dict[str, float]:
     clip_flops = _flops(lambda: g.reconstruct(clip))
     frames = clip[0]
     encode_one = _flops(lambda: g.encoder.frame_features(frames[:1]))
-    window = _flops(lambda: _score_windows(g, frames, [cfg.clip_len - 1], cfg.clip_len))
+    window = _flops(lambda: reconstruct_windows(g, frames, [cfg.clip_len - 1], cfg.clip_len))
     window_features = _flops(lambda: g.encoder.frame_features(frames))
     causal = window - window_features + encode_one  # frame features are computed once per frame
     return {"clip": clip_flops, "per_frame": clip_flops / cfg.clip_len, "windowed_per_output_frame": clip_flops,

@@ -25,7 +25,7 @@ class VideoScores(NamedTuple):
 
 
 @torch.inference_mode()
-def _score_windows(generator: Generator, frames: torch.Tensor, ends: list[int], window: int
+def reconstruct_windows(generator: Generator, frames: torch.Tensor, ends: list[int], window: int
                    ) -> tuple[torch.Tensor, torch.Tensor]:
     """Reconstruct frames[t] from frames[t-window+1 .. t] for every t in `ends` (equal windows)."""
     first = ends[0] - window + 1
@@ -52,7 +52,7 @@ def score_video(generator: Generator, frames: np.ndarray, clip_len: int, batch_s
     groups += [full[i:i + batch_size] for i in range(0, len(full), batch_size)]
     for ends in groups:
         window = min(clip_len, ends[0] + 1)
-        recon, errors = _score_windows(generator, video, ends, window)
+        recon, errors = reconstruct_windows(generator, video, ends, window)
         scores[ends] = errors.double().numpy()
         for j, t in enumerate(ends):
             if keep and t in keep:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UserError
-from .frames import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, VideoRef, image_files, natural_key
+from .frames import VIDEO_EXTENSIONS, VideoRef, image_files, natural_key
 from .groundtruth import Ranges, read_ground_truth
 
 
@@ -82,8 +82,7 @@ def discover(root: str | Path, ground_truth: str | Path | None = None) -> Datase
         layout = "frame folders"
         gt_path = gt_path or _find_ground_truth(root)
     elif ucsd is not None:
-        train = [v for v in _videos_in(ucsd / "Train")]
-        test = [v for v in _videos_in(ucsd / "Test")]
+        train, test = _videos_in(ucsd / "Train"), _videos_in(ucsd / "Test")
         layout = "UCSD"
         gt_path = gt_path or _find_ground_truth(ucsd / "Test", ucsd)
     else:
@@ -92,7 +91,6 @@ def discover(root: str | Path, ground_truth: str | Path | None = None) -> Datase
         else:
             train = test = _videos_in(root)
         layout = "plain folder"
-        gt_path = gt_path or None
 
     if not train and not test:
         raise UserError(f"no videos found under {root} (expected frame folders or video files)")
@@ -102,6 +100,3 @@ def discover(root: str | Path, ground_truth: str | Path | None = None) -> Datase
                         f"but {root} has {len(test)} test videos")
     return Dataset(root, layout, train, test, labels)
 
-
-def is_media(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
