@@ -19,7 +19,7 @@ class DiscriminatorOutput(NamedTuple):
 class Discriminator(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        self.encoder = Encoder(cfg, act=nn.LeakyReLU)
+        self.encoder = Encoder(cfg, leaky=True)
         self.classifier = nn.Linear(self.encoder.out_channels, 1)
 
     def forward(self, x: torch.Tensor) -> DiscriminatorOutput:

@@ -50,10 +50,10 @@ class Encoder(nn.Module):
     LeakyReLU in the discriminator).
     """
 
-    def __init__(self, cfg: ModelConfig, act: type[nn.Module] = nn.Tanh):
+    def __init__(self, cfg: ModelConfig, leaky: bool = False):
         super().__init__()
         def make_act() -> nn.Module:
-            return InplaceTanh() if act is nn.Tanh else nn.LeakyReLU(0.2, inplace=True)
+            return nn.LeakyReLU(0.2, inplace=True) if leaky else InplaceTanh()
         self.conv1 = nn.Sequential(conv2d(cfg.channels, cfg.conv1_channels, 5, 2, cfg.separable),
                                    _norm_act(cfg.conv1_channels, make_act()))
         self.conv2 = nn.Sequential(conv2d(cfg.conv1_channels, cfg.conv2_channels, 3, 2, cfg.separable),

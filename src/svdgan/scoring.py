@@ -26,7 +26,7 @@ class VideoScores(NamedTuple):
 
 @torch.inference_mode()
 def reconstruct_windows(generator: Generator, frames: torch.Tensor, ends: list[int], window: int
-                   ) -> tuple[torch.Tensor, torch.Tensor]:
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
     """Reconstruct frames[t] from frames[t-window+1 .. t] for every t in `ends` (equal windows)."""
     first = ends[0] - window + 1
     chunk = frames[first:ends[-1] + 1].contiguous(memory_format=torch.channels_last)
