@@ -237,3 +237,41 @@ def test_evaluate_video_files_without_labels(trained, video_dataset, tmp_path, c
     rows = (out / "scores.csv").read_text().splitlines()
     assert rows[1] == rows[1].split(",")[0] + ",1," + rows[1].split(",")[2] + ","  # empty label
     assert not (out / "roc.png").exists() and (out / "videos" / "a.png").exists()
+
+
+def test_calibrate_writes_a_scoring_model_for_other_score_options(trained, synthetic_dataset, tmp_path, capsys):
+    model = tmp_path / "model.pt"
+    report = tmp_path / "report"
+    args = ["evaluate", "--checkpoint", trained, "--data", synthetic_dataset, "--out", report,
+            "--normalize", "train", "--set", "score.patch=8", "--quiet"]
+    code, _, err = run(args, capsys)  # the training statistics are for frame-mean scores
+    assert code == 2 and "svdgan calibrate" in err and not report.exists()
+    code, out, _ = run(["calibrate", "--checkpoint", trained, "--data", synthetic_dataset, "--out", model,
+                        "--set", "score.patch=8", "--set", "score.smooth=3", "--frames", 30, "--quiet"], capsys)
+    assert code == 0 and json.loads(out.splitlines()[0])["patch"] == 8
+    payload = torch.load(model, weights_only=True)
+    assert "discriminator" not in payload and "opt_g" not in payload
+    assert payload["config"]["score"]["patch"] == 8 and payload["score_stats"]["smooth"] == 3
+    code, _, _ = run(["evaluate", "--checkpoint", model, "--data", synthetic_dataset, "--out", report,
+                      "--normalize", "train", "--quiet"], capsys)
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert code == 0 and metrics["score"] == {"patch": 8, "smooth": 3}
+    # a scoring model cannot be resumed, and model settings cannot change after training
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "checkpoint.pt").write_bytes(model.read_bytes())
+    code, _, err = run(["train", "--data", synthetic_dataset, "--out", run_dir, "--resume"], capsys)
+    assert code == 2 and "cannot be resumed" in err
+    code, _, err = run(["calibrate", "--checkpoint", trained, "--data", synthetic_dataset, "--out", model,
+                        "--set", "model.size=64"], capsys)
+    assert code == 2 and "only score.*" in err
+
+
+def test_a_predicting_model_trains_and_evaluates(synthetic_dataset, tmp_path, capsys):
+    out = tmp_path / "run"
+    code, _, _ = run(["train", "--data", synthetic_dataset, "--out", out, "--config", TINY, "--quiet",
+                      "--set", "model.target=predict", "--set", "train.steps=2"], capsys)
+    assert code == 0
+    code, stdout, _ = run(["evaluate", "--checkpoint", out / "checkpoint.pt", "--data", synthetic_dataset,
+                           "--out", tmp_path / "report", "--normalize", "train", "--quiet"], capsys)
+    assert code == 0 and json.loads(stdout.splitlines()[0])["n_frames"] == 3 * 24

@@ -34,6 +34,19 @@ def atomic_write(path: Path, write: Any) -> None:
         raise
 
 
+# The shipped UCSD Ped2 model (python -m svdgan.benchmarks.ped2 --ship), used when no --checkpoint is given.
+SHIPPED_WEIGHTS = Path(__file__).resolve().parents[2] / "weights" / "ped2.pt"
+
+
+def default_checkpoint(path: str | Path | None) -> Path:
+    """`path`, or the shipped weights when it is None."""
+    if path is not None:
+        return Path(path)
+    if not SHIPPED_WEIGHTS.is_file():
+        raise UserError(f"no --checkpoint given and the shipped weights are missing ({SHIPPED_WEIGHTS})")
+    return SHIPPED_WEIGHTS
+
+
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
     atomic_write(path, lambda tmp: torch.save({"format": FORMAT, **payload}, tmp))
 

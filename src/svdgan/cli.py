@@ -36,13 +36,22 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
+    from .checkpoint import default_checkpoint
     from .evaluate import evaluate_checkpoint
 
-    metrics = evaluate_checkpoint(args.checkpoint, args.data, args.out, args.normalize, args.ground_truth,
-                                  progress=not args.quiet)
+    metrics = evaluate_checkpoint(default_checkpoint(args.checkpoint), args.data, args.out, args.normalize,
+                                  args.ground_truth, progress=not args.quiet, overrides=args.set)
     summary = {k: metrics.get(k) for k in ("micro_auc", "macro_auc", "eer", "n_frames", "normalize")}
     print(json.dumps(summary))
     print(f"report written to {args.out}")
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> None:
+    from .calibrate import calibrate
+
+    stats = calibrate(args.checkpoint, args.data, args.out, args.set, args.frames, progress=not args.quiet)
+    print(json.dumps(stats))
+    print(f"scoring model written to {args.out}")
 
 
 def _cmd_metrics(args: argparse.Namespace) -> None:
@@ -103,14 +112,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("evaluate", help="score every test frame and write the report")
-    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--checkpoint", help="trained checkpoint or scoring model (default: weights/ped2.pt)")
     p.add_argument("--data", required=True, help="dataset root (test videos and ground truth)")
     p.add_argument("--out", required=True, help="report folder")
     p.add_argument("--normalize", default="video", choices=["video", "train", "none"],
                    help="video: min-max per test video (paper); train: training statistics (causal)")
     p.add_argument("--ground-truth", help="ground truth file, if not found in the dataset root")
+    p.add_argument("--set", action="append", default=[], metavar="score.KEY=VALUE",
+                   help="score option, e.g. --set score.patch=16 (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("calibrate", help="normal-score statistics from normal footage; writes a scoring model")
+    p.add_argument("--checkpoint", required=True, help="trained checkpoint")
+    p.add_argument("--data", required=True, help="normal footage: a dataset's training split, a folder or a video")
+    p.add_argument("--out", required=True, help="output model file (generator, config, statistics)")
+    p.add_argument("--set", action="append", default=[], metavar="score.KEY=VALUE",
+                   help="score option to calibrate for, e.g. --set score.patch=16 (repeatable)")
+    p.add_argument("--frames", type=int, help="normal frames to score (default: the config's train.stats_frames)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_calibrate)
 
     p = sub.add_parser("metrics", help="AUC and EER of per-frame scores made elsewhere")
     p.add_argument("--scores", required=True, help="a scores.csv, or a folder of one CSV per video")

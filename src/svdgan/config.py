@@ -26,6 +26,7 @@ class ModelConfig:
     decoder_channels: int = 128  # the last two transposed convolutions
     separable: bool = True  # depthwise-separable per-frame convolutions (False: ordinary conv)
     separable_lstm: bool = False  # depthwise-separable gate convolutions inside the ConvLSTM
+    target: str = "reconstruct"  # "reconstruct" frame t from [t-T+1, t] (paper); "predict" it from [t-T, t-1]
 
 
 @dataclass
@@ -58,6 +59,8 @@ class TrainConfig:
 @dataclass
 class ScoreConfig:
     batch_size: int = 8  # windows scored per forward pass
+    patch: int = 0  # 0: mean squared error of the frame; k: of its worst k x k patch (model pixels)
+    smooth: int = 1  # causal moving average of a frame's score over the last `smooth` frames
 
 
 @dataclass
@@ -66,6 +69,11 @@ class Config:
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     score: ScoreConfig = field(default_factory=ScoreConfig)
+
+    @property
+    def target_offset(self) -> int:
+        """How many frames the generated frame lies after the last input frame (0 or 1)."""
+        return 1 if self.model.target == "predict" else 0
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -76,6 +84,7 @@ class Config:
             (m.size >= 8 and m.size % 8 == 0, "model.size must be a multiple of 8"),
             (m.channels in (1, 3), "model.channels must be 1 or 3"),
             (m.clip_len >= 1, "model.clip_len must be at least 1"),
+            (m.target in ("reconstruct", "predict"), "model.target must be 'reconstruct' or 'predict'"),
             (len(m.lstm_channels) >= 1, "model.lstm_channels needs at least one layer"),
             (all(c > 0 for c in (m.conv1_channels, m.conv2_channels, m.decoder_channels, *m.lstm_channels)),
              "channel counts must be positive"),
@@ -91,6 +100,8 @@ class Config:
             (t.threads >= 0, "train.threads must be >= 0"),
             (t.precision in ("fp32", "bf16"), "train.precision must be 'fp32' or 'bf16'"),
             (self.score.batch_size >= 1, "score.batch_size must be at least 1"),
+            (0 <= self.score.patch <= m.size, "score.patch must be between 0 and model.size"),
+            (self.score.smooth >= 1, "score.smooth must be at least 1"),
         ]
         for ok, message in checks:
             if not ok:

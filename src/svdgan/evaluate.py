@@ -10,28 +10,34 @@ import numpy as np
 from tqdm import tqdm
 
 from . import plots
+from .calibrate import score_overrides
 from .checkpoint import atomic_write, load_generator
+from .config import apply_overrides
 from .data.datasets import discover
 from .data.frames import load_video, to_model_range
 from .data.groundtruth import labels_from_ranges
 from .errors import UserError
 from .metrics import evaluate as compute_metrics
 from .scorefiles import write_scores_csv
-from .scoring import NORMALIZATIONS, normalize, score_video
+from .scoring import NORMALIZATIONS, first_input_frame, normalize, score_video, stats_match
 
 GRID_VIDEOS = 3  # videos that contribute rows to the reconstruction grid
 
 
 def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, out_dir: str | Path,
                         normalize_mode: str = "video", ground_truth: str | Path | None = None,
-                        progress: bool = True) -> dict[str, Any]:
+                        progress: bool = True, overrides: list[str] | None = None) -> dict[str, Any]:
     """Writes scores.csv, metrics.json (when labels exist) and the plots; returns the metrics."""
     if normalize_mode not in NORMALIZATIONS:
         raise UserError(f"--normalize must be one of {', '.join(NORMALIZATIONS)}")
     generator, config, payload = load_generator(checkpoint)
+    apply_overrides(config, score_overrides(overrides or []))
     stats = payload.get("score_stats")
     if normalize_mode == "train" and not stats:
         raise UserError(f"checkpoint {checkpoint} has no training score statistics (training did not finish)")
+    if normalize_mode == "train" and not stats_match(stats, config):
+        raise UserError(f"checkpoint {checkpoint} has statistics for other score options: "
+                        "run `svdgan calibrate` with these --set values first")
     dataset = discover(data, ground_truth)
     if not dataset.test:
         raise UserError(f"no test videos under {data}")
@@ -44,13 +50,13 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, out_dir: str |
         labels = None
         if dataset.ground_truth is not None:
             labels = labels_from_ranges(dataset.ground_truth[i], len(frames), video=video.name)
-        raw = score_video(generator, frames, config.model.clip_len, config.score.batch_size).scores
+        raw = score_video(generator, frames, config).scores
         scores = normalize(raw, normalize_mode, stats)
         rows.append((video.name, scores, labels))
         if i < GRID_VIDEOS:
             for t in (int(np.argmax(raw)), int(np.argmin(raw))):
-                recon = score_video(generator, frames[max(0, t - config.model.clip_len + 1):t + 1],
-                                    config.model.clip_len, keep={min(t, config.model.clip_len - 1)})
+                first = first_input_frame(t, config)
+                recon = score_video(generator, frames[first:t + 1], config, keep={t - first})
                 frame = to_model_range(frames[t]).numpy()
                 samples.append((f"video {video.name}, frame {t + 1}", frame,
                                 next(iter(recon.recons.values())), None if labels is None else bool(labels[t])))
@@ -68,6 +74,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, out_dir: str |
         atomic_write(out_dir / "roc.png", lambda tmp: plots.plot_roc(
             tmp, all_scores, all_labels, metrics["micro_auc"], metrics["eer"]))
     metrics["checkpoint"] = str(checkpoint)
+    metrics["score"] = {"patch": config.score.patch, "smooth": config.score.smooth}
     metrics["data"] = str(data)
     metrics["layout"] = dataset.layout
     (out_dir / "videos").mkdir(exist_ok=True)

@@ -3,7 +3,13 @@
 Frame t is reconstructed as the last frame of the causal window [t-T+1, t]: the ConvLSTM
 stack runs over those frames and only frame t is decoded. The first T-1 frames of a video
 get the shorter window [0, t], so every frame has a score and no score uses the future.
+With `model.target: predict` the window is [t-T, t-1] and frame t is predicted from it.
 This is what a live stream can compute, and `svdgan detect` reproduces it exactly.
+
+Two documented options refine the paper's frame mean squared error (`score` config):
+`patch` scores a frame by its worst k x k patch, so a small anomaly is not averaged away
+by a large normal background; `smooth` averages a frame's score with the previous ones
+(causal, so it still runs live).
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
+from .config import Config
 from .data.frames import to_model_range
 from .generator import FrameFeatures, Generator
 
@@ -20,14 +28,33 @@ NORMALIZATIONS = ("video", "train", "none")
 
 
 class VideoScores(NamedTuple):
-    scores: np.ndarray  # (N,) mean squared error per frame
+    scores: np.ndarray  # (N,) anomaly score per frame (squared error, see frame_errors)
     recons: dict[int, np.ndarray]  # frame index -> (C, S, S) reconstruction in [-1, 1], if asked
 
 
+def frame_errors(recon: torch.Tensor, target: torch.Tensor, patch: int = 0) -> torch.Tensor:
+    """(B,) mean squared error of each frame (patch 0) or of its worst patch x patch window."""
+    error = (recon.float() - target.float()).pow(2).mean(1, keepdim=True)  # (B, 1, S, S)
+    if patch:
+        error = F.avg_pool2d(error, patch, stride=max(patch // 2, 1))  # overlapping patches
+    return error.flatten(1).amax(1) if patch else error.flatten(1).mean(1)
+
+
+def causal_smooth(scores: np.ndarray, window: int) -> np.ndarray:
+    """Mean of each score with the window - 1 scores before it (fewer at the start)."""
+    if window <= 1:
+        return scores
+    sums = np.cumsum(np.r_[0.0, scores])
+    ends = np.arange(1, len(scores) + 1)
+    starts = np.maximum(ends - window, 0)
+    return (sums[ends] - sums[starts]) / (ends - starts)
+
+
 @torch.inference_mode()
-def reconstruct_windows(generator: Generator, frames: torch.Tensor, ends: list[int], window: int
-                        ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Reconstruct frames[t] from frames[t-window+1 .. t] for every t in `ends` (equal windows)."""
+def reconstruct_windows(generator: Generator, frames: torch.Tensor, ends: list[int], window: int,
+                        patch: int = 0, offset: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Generate frames[t + offset] from frames[t-window+1 .. t] for every t in `ends` (equal
+    windows); returns the generated frames (B, C, S, S) and their errors (B,)."""
     first = ends[0] - window + 1
     chunk = frames[first:ends[-1] + 1].contiguous(memory_format=torch.channels_last)
     features = generator.encoder.frame_features(chunk)  # each frame encoded once
@@ -36,28 +63,41 @@ def reconstruct_windows(generator: Generator, frames: torch.Tensor, ends: list[i
     latent, _ = generator.encoder.temporal(features.skip2[steps])  # (B, window, Cz, s, s)
     skips = FrameFeatures(features.skip1[offsets], features.skip2[offsets])
     recon = generator.decoder(latent[:, -1], skips)  # (B, C, S, S)
-    target = chunk[offsets]
-    return recon, (recon - target).pow(2).flatten(1).mean(1)
+    targets = frames[torch.tensor(ends) + offset]
+    return recon, frame_errors(recon, targets, patch)
 
 
-def score_video(generator: Generator, frames: np.ndarray, clip_len: int, batch_size: int = 8,
+def window_end(t: int, offset: int) -> int:
+    """Last input frame for frame t. Frame 0 has no past when predicting: it is generated from itself."""
+    return max(t - offset, 0)
+
+
+def score_video(generator: Generator, frames: np.ndarray, config: Config,
                 keep: set[int] | None = None) -> VideoScores:
-    """Scores for every frame of one video, frames (N, C, S, S) uint8."""
+    """Scores for every frame of one video, frames (N, C, S, S) uint8, with the options of `config`."""
+    clip_len, offset, opts = config.model.clip_len, config.target_offset, config.score
     video = to_model_range(frames)
     n = len(video)
     scores = np.empty(n, dtype=np.float64)
     recons: dict[int, np.ndarray] = {}
-    groups = [[t] for t in range(min(clip_len - 1, n))]  # short windows at the start, one by one
-    full = list(range(clip_len - 1, n))
-    groups += [full[i:i + batch_size] for i in range(0, len(full), batch_size)]
-    for ends in groups:
+    short = [t for t in range(n) if window_end(t, offset) < clip_len - 1]  # windows shorter than T
+    full = [t for t in range(n) if window_end(t, offset) >= clip_len - 1]
+    groups = [[t] for t in short] + [full[i:i + opts.batch_size] for i in range(0, len(full), opts.batch_size)]
+    for group in groups:
+        ends = [window_end(t, offset) for t in group]
         window = min(clip_len, ends[0] + 1)
-        recon, errors = reconstruct_windows(generator, video, ends, window)
-        scores[ends] = errors.double().numpy()
-        for j, t in enumerate(ends):
+        recon, errors = reconstruct_windows(generator, video, ends, window, opts.patch,
+                                            offset if group[0] else 0)
+        scores[group] = errors.double().numpy()
+        for j, t in enumerate(group):
             if keep and t in keep:
                 recons[t] = recon[j].float().numpy()
-    return VideoScores(scores, recons)
+    return VideoScores(causal_smooth(scores, opts.smooth), recons)
+
+
+def first_input_frame(t: int, config: Config) -> int:
+    """The earliest frame that frame t's score depends on."""
+    return max(window_end(t, config.target_offset) - config.model.clip_len + 1, 0)
 
 
 def score_stats(scores: np.ndarray) -> dict[str, float]:
@@ -66,6 +106,20 @@ def score_stats(scores: np.ndarray) -> dict[str, float]:
     return {"n": int(len(scores)), "mean": float(scores.mean()), "std": float(scores.std()),
             "min": float(scores.min()), "max": float(scores.max()),
             "p50": float(q[0]), "p95": float(q[1]), "p99": float(q[2]), "p999": float(q[3])}
+
+
+def normal_score_stats(generator: Generator, videos: list[np.ndarray], config: Config) -> dict:
+    """Statistics of normal frames (train.stats_frames, spread over the videos), tagged with the
+    score options they were computed with."""
+    per_video = max(config.model.clip_len, config.train.stats_frames // max(len(videos), 1))
+    scores = [score_video(generator.eval(), v[:per_video], config).scores for v in videos]
+    return {**score_stats(np.concatenate(scores)), "patch": config.score.patch, "smooth": config.score.smooth}
+
+
+def stats_match(stats: dict | None, config: Config) -> bool:
+    """True when `stats` were computed with the score options of `config`."""
+    return bool(stats) and (stats.get("patch", 0), stats.get("smooth", 1)) == (
+        config.score.patch, config.score.smooth)
 
 
 def normalize(scores: np.ndarray, mode: str, stats: dict[str, float] | None = None) -> np.ndarray:

@@ -21,7 +21,7 @@ from .discriminator import Discriminator
 from .errors import UserError
 from .generator import Generator
 from .losses import adversarial_loss, discriminator_loss, generator_losses
-from .scoring import score_stats, score_video
+from .scoring import normal_score_stats
 
 LOG_COLUMNS = ["step", "seconds", "discriminator", "generator", "adversarial", "contextual",
                "encoder", "svd"]
@@ -50,6 +50,14 @@ class Models:
         self.opt_d.load_state_dict(payload["opt_d"])
 
 
+def split_clips(clips: torch.Tensor, config: Config) -> tuple[torch.Tensor, torch.Tensor]:
+    """Generator inputs and the frames it must produce: the same T frames when reconstructing;
+    frames 0..T-1 and 1..T of a T+1-frame clip when predicting."""
+    if config.target_offset:
+        return clips[:, :-1], clips[:, 1:]
+    return clips, clips
+
+
 def train_step(models: Models, clips: torch.Tensor, config: Config) -> dict[str, float]:
     """One generator and one discriminator update on a batch (B, T, C, S, S).
 
@@ -58,12 +66,13 @@ def train_step(models: Models, clips: torch.Tensor, config: Config) -> dict[str,
     no third discriminator pass over a detached G(X) is needed.
     """
     g, d = models.generator.train(), models.discriminator.train()
+    inputs, targets = split_clips(clips, config)
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.train.precision == "bf16"):
-        out = g(clips)
-        real, fake = d(clips), d(out.recon)
+        out = g(inputs)
+        real, fake = d(targets), d(out.recon)
         adversarial = adversarial_loss(real.prob, fake.prob, real.features, fake.features,
                                        config.loss.adversarial_kind)
-        losses = generator_losses(clips, out.recon.float(), out.latent.float(), out.latent_recon.float(),
+        losses = generator_losses(targets, out.recon.float(), out.latent.float(), out.latent_recon.float(),
                                   adversarial.float(), config.loss)
         loss_d = discriminator_loss(real.prob, fake.prob)
     models.opt_g.zero_grad(set_to_none=True)
@@ -81,7 +90,7 @@ def train_step(models: Models, clips: torch.Tensor, config: Config) -> dict[str,
 
 
 def _save_preview(path: Path, clips: torch.Tensor, recon: torch.Tensor) -> None:
-    """Inputs (top row) above their reconstructions (bottom row) for the first clip of a batch."""
+    """Target frames (top row) above the generator's output (bottom row) for the first clip."""
     import cv2
 
     def row(x: torch.Tensor) -> np.ndarray:
@@ -103,14 +112,6 @@ def _load_videos(videos: list, config: Config, progress: bool) -> list[np.ndarra
     return loaded
 
 
-def training_score_stats(generator: Generator, videos: list[np.ndarray], config: Config) -> dict:
-    """Score statistics of normal training frames, spread over all training videos."""
-    per_video = max(config.model.clip_len, config.train.stats_frames // max(len(videos), 1))
-    scores = [score_video(generator.eval(), v[:per_video], config.model.clip_len,
-                          config.score.batch_size).scores for v in videos]
-    return score_stats(np.concatenate(scores))
-
-
 def train(data: str | Path, out_dir: str | Path, config: Config | None, resume: bool = False,
           overrides: list[str] | None = None, progress: bool = True) -> Path:
     """Train on the training videos of `data`; returns the checkpoint path."""
@@ -119,6 +120,9 @@ def train(data: str | Path, out_dir: str | Path, config: Config | None, resume: 
     payload = None
     if resume:
         payload = load_checkpoint(ckpt_path)
+        if "discriminator" not in payload:
+            raise UserError(f"{ckpt_path} holds a scoring-only model (no discriminator or optimiser state): "
+                            "it cannot be resumed")
         config = config_from_dict(payload["config"])
         apply_overrides(config, overrides or [])  # e.g. train.steps=... to train further
     elif ckpt_path.exists():
@@ -132,24 +136,27 @@ def train(data: str | Path, out_dir: str | Path, config: Config | None, resume: 
         raise UserError(f"no training videos under {data}")
     videos = _load_videos(dataset.train, config, progress)
     try:
-        sampler = ClipSampler(videos, config.model.clip_len, config.train.strides, config.train.seed)
+        sampler = ClipSampler(videos, config.model.clip_len + config.target_offset, config.train.strides,
+                              config.train.seed)
     except ValueError as exc:
         raise UserError(f"{data}: {exc}") from None
 
     torch.manual_seed(config.train.seed)
     models = Models(config)
-    step = 0
+    step, seconds_before = 0, 0.0
     if payload is not None:
         models.load(payload)
         step = int(payload["step"])
+        seconds_before = float(payload.get("train_seconds", 0.0))
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "config.yaml").write_text(yaml.safe_dump(_plain(config.to_dict()), sort_keys=False))
     log_path = out_dir / "losses.csv"
     _truncate_log(log_path, step)
 
     def checkpoint(stats: dict | None = None) -> None:
+        seconds = seconds_before + time.perf_counter() - start  # training time over all resumed sessions
         save_checkpoint(ckpt_path, {"config": config.to_dict(), "step": step, "score_stats": stats,
-                                    **models.state()})
+                                    "train_seconds": seconds, **models.state()})
 
     total = config.train.steps
     bar = tqdm(total=total, initial=step, desc="training", unit="step", disable=not progress)
@@ -165,19 +172,20 @@ def train(data: str | Path, out_dir: str | Path, config: Config | None, resume: 
             bar.update(1)
             if step % config.train.log_every == 0 or step == total:
                 bar.set_postfix({k[:4]: f"{v:.4f}" for k, v in values.items()})
-                log.writerow([step, f"{time.perf_counter() - start:.2f}"]
+                log.writerow([step, f"{seconds_before + time.perf_counter() - start:.2f}"]
                              + [f"{values[c]:.6g}" for c in LOG_COLUMNS[2:]])
                 log_file.flush()
             if step % config.train.preview_every == 0 or step == total:
+                inputs, targets = split_clips(clips[:1], config)
                 with torch.inference_mode():
-                    recon, _ = models.generator.eval().reconstruct(clips[:1])
-                _save_preview(out_dir / "previews" / f"step_{step:06d}.png", clips, recon)
+                    recon, _ = models.generator.eval().reconstruct(inputs)
+                _save_preview(out_dir / "previews" / f"step_{step:06d}.png", targets, recon)
             if step % config.train.checkpoint_every == 0 and step < total:
                 checkpoint()
     bar.close()
     stats = payload.get("score_stats") if payload is not None and int(payload["step"]) == total else None
     if stats is None:
-        stats = training_score_stats(models.generator, videos, config)
+        stats = normal_score_stats(models.generator, videos, config)
     checkpoint(stats)
     return ckpt_path
 

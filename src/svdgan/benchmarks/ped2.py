@@ -1,0 +1,208 @@
+"""UCSD Ped2: train the recipe and its ablations, evaluate each on all test frames, write the table.
+
+    python -m svdgan.benchmarks.ped2 --data ../shared/data/ucsd_ped2 [--ship weights/ped2.pt]
+
+Every row trains `configs/ped2.yaml` with a few overrides on the same data and step budget,
+in its own run folder under --runs (resumable: rerun the command after an interruption and
+finished rows are reused, unfinished ones resumed). Score-option rows rescore the first row's
+weights. Writes benchmarks/results/ped2.json, the markdown table beside it, and that table
+into README.md between its ped2-table markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..calibrate import calibrate
+from ..checkpoint import load_checkpoint
+from ..config import Config, load_config
+from ..errors import UserError
+from ..evaluate import evaluate_checkpoint
+from ..info import flops_per_frame, parameter_counts
+from ..metrics import evaluate as compute_metrics
+from ..scorefiles import read_scores
+from ..scoring import normalize
+from ..train import train
+
+README_START, README_END = "<!-- ped2-table:start -->", "<!-- ped2-table:end -->"
+
+
+@dataclass
+class Row:
+    name: str  # run folder
+    label: str  # table row
+    overrides: list[str] = field(default_factory=list)  # on top of the recipe
+    score: list[str] = field(default_factory=list)  # score options, rescoring the first row's weights
+
+
+ROWS = [
+    Row("full", "SVD-GAN, this recipe (shipped as weights/ped2.pt)"),
+    Row("reconstruct", "reconstruct frame t, as the paper (not predict)", ["model.target=reconstruct"]),
+    Row("no_svd", "without the SVD loss (paper Table 2)", ["loss.svd=0"]),
+    Row("ordinary_conv", "ordinary conv instead of depthwise-separable", ["model.separable=false"]),
+    Row("svd_rank_2", "SVD rank 2", ["loss.svd_rank=2"]),
+    Row("svd_rank_32", "SVD rank 32", ["loss.svd_rank=32"]),
+    Row("score_mean", "score: frame mean squared error (paper)", score=["score.patch=0", "score.smooth=1"]),
+    Row("score_patch", "score: worst 16x16 patch, no smoothing", score=["score.patch=16", "score.smooth=1"]),
+]
+
+
+def hardware() -> dict[str, Any]:
+    import torch
+
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {"cpu": model, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__, "python": platform.python_version(), "gpu": None}
+
+
+def _train_row(data: Path, run_dir: Path, config: Config) -> dict[str, Any]:
+    """Train (or resume, or reuse) the row's run; returns the finished checkpoint's payload."""
+    ckpt = run_dir / "checkpoint.pt"
+    if ckpt.exists():
+        payload = load_checkpoint(ckpt)
+        if _without_steps(payload["config"]) != _without_steps(config.to_dict()) or (
+                payload["step"] > config.train.steps):
+            raise UserError(f"{run_dir} was trained with another config: move it away to retrain")
+        if payload["step"] < config.train.steps or not payload.get("score_stats"):
+            train(data, run_dir, None, resume=True, overrides=[f"train.steps={config.train.steps}"])
+    else:
+        train(data, run_dir, config)
+    return load_checkpoint(ckpt)
+
+
+def _without_steps(config: dict[str, Any]) -> dict[str, Any]:
+    """A saved config as plain data without train.steps (a run may be extended to the budget)."""
+    plain = json.loads(json.dumps(config))  # tuples -> lists, as in a saved checkpoint
+    plain["train"].pop("steps")
+    return plain
+
+
+def _score_row(model: Path, data: Path, report: Path) -> dict[str, Any]:
+    """Metrics with training statistics (causal) and, from the same scores, per-video min-max."""
+    start = time.perf_counter()
+    train_metrics = evaluate_checkpoint(model, data, report, "train", progress=True)
+    seconds = time.perf_counter() - start
+    labels = [lab for _, lab in _labels(report)]
+    videos = read_scores(report / "scores.csv", "anomaly")
+    video_metrics = compute_metrics([(n, normalize(s, "video"), lab) for (n, s), lab in zip(videos, labels)],
+                                    "video")
+    return {"micro_auc_train": train_metrics["micro_auc"], "micro_auc_video": video_metrics["micro_auc"],
+            "macro_auc": train_metrics["macro_auc"], "eer_train": train_metrics["eer"],
+            "eer_video": video_metrics["eer"], "n_frames": train_metrics["n_frames"],
+            "score": train_metrics["score"], "eval_seconds": round(seconds, 1)}
+
+
+def _labels(report: Path) -> list[tuple[str, np.ndarray]]:
+    """Per-video labels from a report's scores.csv (its `label` column)."""
+    rows: dict[str, list[int]] = {}
+    for line in (report / "scores.csv").read_text().splitlines()[1:]:
+        video, _, _, label = line.split(",")
+        rows.setdefault(video, []).append(int(label))
+    return [(name, np.array(lab, dtype=bool)) for name, lab in rows.items()]
+
+
+def run_benchmark(data: Path, recipe: Path, runs: Path, only: list[str] | None = None) -> dict[str, Any]:
+    results: dict[str, Any] = {"data": str(data), "recipe": str(recipe), "hardware": hardware(), "rows": []}
+    wall = time.perf_counter()
+    base = load_config(recipe)
+    first_model: Path | None = None
+    for row in ROWS:
+        if only and row.name not in only:
+            continue
+        print(f"== {row.name}: {row.label}", file=sys.stderr, flush=True)
+        config = load_config(recipe, row.overrides)
+        run_dir = runs / ("full" if row.score else row.name)
+        payload = _train_row(data, run_dir, config)
+        model = run_dir / (f"{row.name}.pt" if row.score else "model.pt")
+        calibrate(run_dir / "checkpoint.pt", data, model, row.score, progress=False)
+        if row.name == "full":
+            first_model = model
+        metrics = _score_row(model, data, runs / "reports" / row.name)
+        cfg = config.model
+        results["rows"].append({
+            "name": row.name, "label": row.label, "overrides": row.overrides + row.score,
+            "parameters": parameter_counts(cfg)["generator"],
+            "gflops_per_frame": flops_per_frame(cfg)["causal_per_output_frame"] / 1e9,
+            "steps": int(payload["step"]), "train_seconds": round(float(payload.get("train_seconds", 0.0)), 1),
+            **metrics})
+        print(json.dumps(results["rows"][-1]), file=sys.stderr, flush=True)
+    results["steps"] = base.train.steps
+    results["wall_seconds"] = round(time.perf_counter() - wall, 1)
+    results["shipped_model"] = str(first_model) if first_model else None
+    return results
+
+
+def markdown_table(results: dict[str, Any]) -> str:
+    hw = results["hardware"]
+    lines = ["| row | parameters | GFLOP/frame | training | micro AUC (train norm.) | micro AUC (video norm.) "
+             "| macro AUC | EER (train norm.) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results["rows"]:
+        minutes = f"{r['train_seconds'] / 60:.0f} min" if r["train_seconds"] else "n/a"
+        lines.append(f"| {r['label']} | {r['parameters']:,} | {r['gflops_per_frame']:.2f} | {minutes} "
+                     f"| {r['micro_auc_train']:.4f} | {r['micro_auc_video']:.4f} | {r['macro_auc']:.4f} "
+                     f"| {r['eer_train']:.4f} |")
+    lines.append("")
+    lines.append(f"{results['steps']} training steps per row on {hw['cpu']} ({hw['cores']} cores, "
+                 f"torch {hw['torch']}, no GPU); all {results['rows'][0]['n_frames']} test frames. "
+                 "Score rows rescore the first row's weights.")
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path, table: str) -> bool:
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        return False
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    readme.write_text(f"{head}{README_START}\n{table}\n{README_END}{tail}")
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, type=Path)
+    parser.add_argument("--recipe", default=Path("configs/ped2.yaml"), type=Path)
+    parser.add_argument("--runs", default=Path("runs/ped2"), type=Path, help="run folders (resumable)")
+    parser.add_argument("--json", default=Path("benchmarks/results/ped2.json"), type=Path)
+    parser.add_argument("--readme", default=Path("README.md"), type=Path)
+    parser.add_argument("--rows", nargs="*", help=f"a subset of: {' '.join(r.name for r in ROWS)}")
+    parser.add_argument("--ship", type=Path, help="copy the first row's model here (e.g. weights/ped2.pt)")
+    args = parser.parse_args(argv)
+    try:
+        results = run_benchmark(args.data, args.recipe, args.runs, args.rows)
+    except UserError as exc:
+        print(f"svdgan: error: {exc}", file=sys.stderr)
+        return 2
+    table = markdown_table(results)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2) + "\n")
+    args.json.with_suffix(".md").write_text(table + "\n")
+    print(table)
+    if update_readme(args.readme, table):
+        print(f"table written into {args.readme}", file=sys.stderr)
+    if args.ship and results["shipped_model"]:
+        args.ship.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(results["shipped_model"], args.ship)
+        print(f"shipped {results['shipped_model']} as {args.ship}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Streaming scores: one new frame per stream in, its anomaly score out, for many streams at once.
+
+Each frame's per-frame encoder features are computed once, when it arrives, and cached.
+    exact: the ConvLSTM stack runs over the cached features of the frame's causal window (the
+           last T frames), so scores equal `svdgan evaluate`'s (same windows, same code).
+    fast:  the ConvLSTM state is carried from frame to frame (one step per layer per frame),
+           so a frame's latent summarises the whole stream so far instead of the last T frames.
+In both, only the newest frame is decoded.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from .config import Config
+from .generator import FrameFeatures, Generator
+from .layers import LSTMState
+from .scoring import frame_errors
+
+MODES = ("exact", "fast")
+
+
+class StreamResult(NamedTuple):
+    scores: np.ndarray  # (B,) raw scores (after the config's causal smoothing)
+    errors: torch.Tensor  # (B, 1, S, S) per-pixel squared error of the newest frames
+    recon: torch.Tensor  # (B, C, S, S) generated frames in [-1, 1]
+
+
+class _Stream:
+    """What one stream carries between frames."""
+
+    def __init__(self, clip_len: int, smooth: int):
+        self.count = 0  # frames seen
+        self.window: deque[torch.Tensor] = deque(maxlen=clip_len)  # exact: skip2 of the last T input frames
+        self.states: list[LSTMState] | None = None  # fast: the carried ConvLSTM state
+        self.last: FrameFeatures | None = None  # features of the previous frame
+        self.last_latent: torch.Tensor | None = None  # fast: the latent after the previous frame
+        self.recent: deque[float] = deque(maxlen=smooth)  # raw scores, for causal smoothing
+
+
+class StreamScorer:
+    def __init__(self, generator: Generator, config: Config, mode: str = "exact"):
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        self.generator = generator.eval()
+        self.config = config
+        self.mode = mode
+        self.streams: dict[int, _Stream] = {}
+
+    def reset(self, stream: int) -> None:
+        """Forget a stream's past (e.g. after its source reconnected)."""
+        self.streams.pop(stream, None)
+
+    @torch.inference_mode()
+    def push(self, frames: torch.Tensor, streams: list[int] | None = None) -> StreamResult:
+        """frames (B, C, S, S) in [-1, 1], the newest frame of each of `streams` (default 0..B-1)."""
+        streams = list(range(len(frames))) if streams is None else streams
+        cfg = self.config
+        states = [self.streams.setdefault(s, _Stream(cfg.model.clip_len, cfg.score.smooth)) for s in streams]
+        frames = frames.contiguous(memory_format=torch.channels_last)
+        features = self.generator.encoder.frame_features(frames)  # once per frame
+        newest = [FrameFeatures(features.skip1[i:i + 1], features.skip2[i:i + 1]) for i in range(len(states))]
+        # Predicting, frame t is generated from the input that ends at frame t-1 (frame 0: from itself).
+        from_previous = [cfg.target_offset == 1 and st.count > 0 for st in states]
+        if self.mode == "exact":
+            latents = self._window_latents(states, newest, from_previous)
+        else:
+            latents = self._carried_latents(states, newest, from_previous)
+        skips = [st.last if prev else new for st, new, prev in zip(states, newest, from_previous)]
+        skips = FrameFeatures(torch.cat([f.skip1 for f in skips]), torch.cat([f.skip2 for f in skips]))
+        recon = self.generator.decoder(latents, skips)  # only the newest frames are decoded
+        for st, new in zip(states, newest):
+            st.last = new
+            st.count += 1
+        errors = (recon.float() - frames.float()).pow(2).mean(1, keepdim=True)
+        raw = frame_errors(recon, frames, cfg.score.patch).double().numpy()
+        scores = np.empty(len(states))
+        for i, st in enumerate(states):
+            st.recent.append(float(raw[i]))
+            scores[i] = sum(st.recent) / len(st.recent)
+        return StreamResult(scores, errors, recon)
+
+    def _window_latents(self, states: list[_Stream], newest: list[FrameFeatures],
+                        from_previous: list[bool]) -> torch.Tensor:
+        """Exact: the ConvLSTM over each stream's window of cached features, as `svdgan evaluate`."""
+        for st, new, prev in zip(states, newest, from_previous):
+            if not prev:
+                st.window.append(new.skip2)
+        latents: list[torch.Tensor | None] = [None] * len(states)
+        by_length: dict[int, list[int]] = {}
+        for i, st in enumerate(states):
+            by_length.setdefault(len(st.window), []).append(i)
+        for group in by_length.values():  # equal windows run as one batch
+            window = torch.stack([torch.cat(list(states[i].window)) for i in group])  # (B, T', C, h, w)
+            latent, _ = self.generator.encoder.temporal(window)
+            for j, i in enumerate(group):
+                latents[i] = latent[j:j + 1, -1]
+        for st, new, prev in zip(states, newest, from_previous):
+            if prev:
+                st.window.append(new.skip2)  # the next frame's window ends here
+        return torch.cat(latents)
+
+    def _carried_latents(self, states: list[_Stream], newest: list[FrameFeatures],
+                         from_previous: list[bool]) -> torch.Tensor:
+        """Fast: one ConvLSTM step per layer from the carried state."""
+        stepped: list[torch.Tensor | None] = [None] * len(states)
+        fresh = [i for i, st in enumerate(states) if st.states is None]
+        carried = [i for i, st in enumerate(states) if st.states is not None]
+        for group in (g for g in (fresh, carried) if g):
+            state = None
+            if group is carried:
+                layers = len(states[group[0]].states)
+                state = [(torch.cat([states[i].states[k][0] for i in group]),
+                          torch.cat([states[i].states[k][1] for i in group])) for k in range(layers)]
+            skip2 = torch.cat([newest[i].skip2 for i in group])[:, None]  # (B, 1, C, h, w)
+            latent, new_state = self.generator.encoder.temporal(skip2, state)
+            for j, i in enumerate(group):
+                states[i].states = [(h[j:j + 1], c[j:j + 1]) for h, c in new_state]
+                stepped[i] = latent[j:j + 1, 0]
+        latents = []
+        for st, now, prev in zip(states, stepped, from_previous):
+            latents.append(st.last_latent if prev else now)
+            st.last_latent = now
+        return torch.cat(latents)

@@ -1,0 +1,31 @@
+"""The Ped2 benchmark's machinery on tiny synthetic data: rows, resumable runs, the table."""
+
+import json
+
+from svdgan.benchmarks.ped2 import README_END, README_START, main
+
+from .conftest import TINY
+
+
+def test_ped2_benchmark_writes_json_table_readme_and_weights(synthetic_dataset, tmp_path, capsys):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{README_START}\nold table\n{README_END}\nrest\n")
+    out_json = tmp_path / "results" / "ped2.json"
+    args = ["--data", str(synthetic_dataset), "--recipe", str(TINY), "--runs", str(tmp_path / "runs"),
+            "--json", str(out_json), "--readme", str(readme), "--rows", "full", "no_svd", "score_patch",
+            "--ship", str(tmp_path / "weights" / "model.pt")]
+    assert main(args) == 0
+    results = json.loads(out_json.read_text())
+    assert [r["name"] for r in results["rows"]] == ["full", "no_svd", "score_patch"]
+    full, no_svd, patch = results["rows"]
+    assert full["steps"] == no_svd["steps"] == 6 and full["parameters"] > 0 and full["gflops_per_frame"] > 0
+    assert 0 <= full["micro_auc_train"] <= 1 and 0 <= full["micro_auc_video"] <= 1
+    assert no_svd["overrides"] == ["loss.svd=0"] and patch["score"]["patch"] == 16
+    assert patch["steps"] == full["steps"]  # score rows reuse the first row's run
+    text = readme.read_text()
+    assert "old table" not in text and "without the SVD loss" in text and text.endswith(f"{README_END}\nrest\n")
+    assert (tmp_path / "weights" / "model.pt").exists()
+    # a rerun reuses the finished runs instead of training again
+    before = (tmp_path / "runs" / "full" / "checkpoint.pt").stat().st_mtime_ns
+    assert main(args[:-2] + ["--rows", "full"]) == 0
+    assert (tmp_path / "runs" / "full" / "checkpoint.pt").stat().st_mtime_ns == before
