@@ -54,6 +54,14 @@ def _cmd_calibrate(args: argparse.Namespace) -> None:
     print(f"scoring model written to {args.out}")
 
 
+def _cmd_detect(args: argparse.Namespace) -> None:
+    from .detect import detect, format_summary
+
+    summary = detect(args.sources, args.checkpoint, args.mode, args.threshold, args.min_frames, args.events,
+                     args.output, args.max_frames, args.threads)
+    print(format_summary(summary), file=sys.stderr)
+
+
 def _cmd_metrics(args: argparse.Namespace) -> None:
     from .data.groundtruth import labels_from_ranges, read_ground_truth
     from .metrics import evaluate
@@ -132,6 +140,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=int, help="normal frames to score (default: the config's train.stats_frames)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_calibrate)
+
+    p = sub.add_parser("detect", help="score live sources frame by frame and raise alerts")
+    p.add_argument("sources", nargs="+", metavar="SOURCE",
+                   help="video file, frame folder, camera index (0) or stream URL (rtsp://, http://)")
+    p.add_argument("--checkpoint", help="trained checkpoint or scoring model (default: weights/ped2.pt)")
+    p.add_argument("--mode", default="exact", choices=["exact", "fast"],
+                   help="exact: ConvLSTM over the last T frames (= evaluate); fast: carry its state")
+    p.add_argument("--threshold", type=float,
+                   help="alert above this score (normalised: 1.0 = the worst normal training frame; default 1.0)")
+    p.add_argument("--min-frames", type=int, default=3, help="frames in a row above the threshold to alert")
+    p.add_argument("--events", help="write the JSON-lines events here instead of stdout")
+    p.add_argument("--output", help="annotated video (.mp4 or .avi); one per source, numbered, if several")
+    p.add_argument("--max-frames", type=int, help="stop after this many frames in all")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.set_defaults(func=_cmd_detect)
 
     p = sub.add_parser("metrics", help="AUC and EER of per-frame scores made elsewhere")
     p.add_argument("--scores", required=True, help="a scores.csv, or a folder of one CSV per video")

@@ -1,0 +1,177 @@
+"""`svdgan detect`: score every frame of one or more sources as it arrives, raise alerts.
+
+One reader thread per source decodes frames into a queue (a live source keeps only its newest
+frame, so a slow model skips frames instead of falling behind; a file loses none). The main
+loop takes the newest frame of every source that has one and scores them in one batch.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import torch
+
+from .alerts import Alarm, event, latency_summary, write_event
+from .checkpoint import default_checkpoint, load_generator
+from .data.frames import resize, to_model_range
+from .errors import UserError
+from .overlay import AnnotatedVideo
+from .scoring import normalize
+from .sources import Frame, Source, open_source
+from .stream import StreamScorer
+
+_END = object()
+
+
+class _Reader(threading.Thread):
+    def __init__(self, source: Source):
+        super().__init__(daemon=True)
+        self.source = source
+        self.queue: queue.Queue = queue.Queue(maxsize=1 if source.live else 8)
+        self.error: str | None = None
+        self.dropped = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        try:
+            for frame in self.source.frames():
+                item = (frame, time.perf_counter())
+                if self.source.live:
+                    while True:  # keep only the newest frame
+                        try:
+                            self.queue.put_nowait(item)
+                            break
+                        except queue.Full:
+                            try:
+                                self.queue.get_nowait()
+                                self.dropped += 1
+                            except queue.Empty:
+                                pass
+                else:
+                    while not self.stop.is_set():
+                        try:
+                            self.queue.put(item, timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+                if self.stop.is_set():
+                    break
+        except UserError as exc:
+            self.error = str(exc)
+        self.queue.put(_END)
+
+
+def _batches(readers: list[_Reader]) -> Iterator[list[tuple[int, Frame, float]]]:
+    """The next frame of every source that has one; waits while none has."""
+    active = set(range(len(readers)))
+    while active:
+        batch = []
+        for i in sorted(active):
+            try:
+                item = readers[i].queue.get_nowait()
+            except queue.Empty:
+                continue
+            if item is _END:
+                active.discard(i)
+            else:
+                batch.append((i, *item))
+        if batch:
+            yield batch
+        elif active:
+            time.sleep(0.001)
+
+
+def detect(specs: list[str], checkpoint: str | Path | None = None, mode: str = "exact",
+           threshold: float | None = None, min_frames: int = 3, events_path: str | Path | None = None,
+           output: str | Path | None = None, max_frames: int | None = None, threads: int = 0) -> dict[str, Any]:
+    """Run detection until every source ends (or Ctrl-C); returns the summary."""
+    if min_frames < 1:
+        raise UserError("--min-frames must be at least 1")
+    generator, config, payload = load_generator(default_checkpoint(checkpoint))
+    stats = payload.get("score_stats")
+    if not stats:
+        raise UserError("the checkpoint has no normal-score statistics: finish training or run svdgan calibrate")
+    if threads:
+        torch.set_num_threads(threads)
+    threshold = 1.0 if threshold is None else threshold  # 1.0: the worst normal training frame
+    sources = [open_source(spec) for spec in specs]
+    scorer = StreamScorer(generator, config, mode)
+    alarms = [Alarm(threshold, min_frames) for _ in sources]
+    readers = [_Reader(source) for source in sources]
+    latencies: list[float] = []
+    counts = [0] * len(sources)
+    anomalous = [0] * len(sources)
+    start = time.perf_counter()
+    interrupted = False
+    with ExitStack() as stack:
+        events: IO[str] = (stack.enter_context(open(events_path, "w")) if events_path else sys.stdout)
+        videos = []
+        if output:
+            videos = [stack.enter_context(AnnotatedVideo(_output_path(Path(output), k, len(sources)), threshold))
+                      for k in range(len(sources))]
+        for reader in readers:
+            reader.start()
+        try:
+            for batch in _batches(readers):
+                ids = [i for i, _, _ in batch]
+                x = to_model_range(np.stack([resize(f.image, config.model.size, config.model.channels)
+                                             for _, f, _ in batch]))
+                result = scorer.push(x, ids)
+                scores = normalize(result.scores, "train", stats)
+                done = time.perf_counter()
+                for j, (i, frame, arrived) in enumerate(batch):
+                    latencies.append(done - arrived)
+                    flag = alarms[i].update(float(scores[j]))
+                    counts[i] += 1
+                    anomalous[i] += flag
+                    write_event(events, event(sources[i].name, frame.index, frame.time, scores[j], flag))
+                    if videos:
+                        if videos[i].writer is None:
+                            videos[i].fps = sources[i].fps or videos[i].fps
+                        videos[i].write(frame.image, result.errors[j, 0].numpy(), float(scores[j]), flag)
+                if max_frames and sum(counts) >= max_frames:
+                    break
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            for reader in readers:
+                reader.stop.set()
+        events.flush()
+    errors = [f"{r.source.name}: {r.error}" for r in readers if r.error]
+    seconds = time.perf_counter() - start
+    summary = {"frames": sum(counts), "seconds": round(seconds, 3),
+               "fps": sum(counts) / seconds if seconds > 0 else 0.0, "mode": mode,
+               "latency_ms": latency_summary(latencies), "threshold": threshold, "min_frames": min_frames,
+               "sources": [{"source": s.name, "frames": c, "anomalous_frames": a, "dropped": r.dropped}
+                           for s, c, a, r in zip(sources, counts, anomalous, readers)],
+               "interrupted": interrupted}
+    if errors and not sum(counts):
+        raise UserError("; ".join(errors))
+    for message in errors:
+        print(f"svdgan: {message}", file=sys.stderr)
+    return summary
+
+
+def _output_path(path: Path, k: int, n: int) -> Path:
+    return path if n == 1 else path.with_name(f"{path.stem}_{k}{path.suffix}")
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    lat = summary["latency_ms"]
+    lines = [f"{summary['frames']} frames in {summary['seconds']:.1f} s: {summary['fps']:.1f} frames/s "
+             f"({summary['mode']} mode)",
+             f"latency per frame (ms): mean {lat['mean']:.1f}, variance {lat['var']:.1f}, p50 {lat['p50']:.1f}, "
+             f"p99 {lat['p99']:.1f}, worst {lat['max']:.1f}"]
+    for s in summary["sources"]:
+        lines.append(f"  {s['source']}: {s['frames']} frames, {s['anomalous_frames']} flagged anomalous"
+                     + (f", {s['dropped']} skipped to stay live" if s["dropped"] else ""))
+    return "\n".join(lines) + "\n" + json.dumps(summary)
