@@ -14,7 +14,9 @@ from svdgan.stream import StreamScorer
 
 def make(tiny_config, target="reconstruct", patch=0, smooth=1):
     config = copy.deepcopy(tiny_config)
-    config.model.target, config.score.patch, config.score.smooth = target, patch, smooth
+    config.model.residual = target == "residual"
+    config.model.target = "predict" if target == "residual" else target
+    config.score.patch, config.score.smooth = patch, smooth
     torch.manual_seed(0)
     return Generator(config.model).eval(), config
 
@@ -29,7 +31,7 @@ def stream_scores(scorer, frames, stream=0):
     return np.array([scorer.push(x[t:t + 1], [stream]).scores[0] for t in range(len(x))])
 
 
-@pytest.mark.parametrize("target", ["reconstruct", "predict"])
+@pytest.mark.parametrize("target", ["reconstruct", "predict", "residual"])
 @pytest.mark.parametrize("patch,smooth", [(0, 1), (8, 3)])
 def test_exact_mode_equals_offline_scores(tiny_config, target, patch, smooth):
     generator, config = make(tiny_config, target, patch, smooth)

@@ -58,8 +58,16 @@ def _cmd_detect(args: argparse.Namespace) -> None:
     from .detect import detect, format_summary
 
     summary = detect(args.sources, args.checkpoint, args.mode, args.threshold, args.min_frames, args.events,
-                     args.output, args.max_frames, args.threads)
+                     args.output, args.max_frames, args.threads, args.backend, args.onnx)
     print(format_summary(summary), file=sys.stderr)
+
+
+def _cmd_export(args: argparse.Namespace) -> None:
+    from .checkpoint import default_checkpoint
+    from .export import export_onnx
+
+    check = export_onnx(default_checkpoint(args.checkpoint), args.onnx)
+    print(json.dumps({"onnx": args.onnx, **check}))
 
 
 def _cmd_metrics(args: argparse.Namespace) -> None:
@@ -154,7 +162,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="annotated video (.mp4 or .avi); one per source, numbered, if several")
     p.add_argument("--max-frames", type=int, help="stop after this many frames in all")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--backend", default="torch", choices=["torch", "onnxruntime"])
+    p.add_argument("--onnx", help="model from `svdgan export` for --backend onnxruntime (default: export now)")
     p.set_defaults(func=_cmd_detect)
+
+    p = sub.add_parser("export", help="export the scoring generator to ONNX (one file, dynamic batch)")
+    p.add_argument("--checkpoint", help="trained checkpoint or scoring model (default: weights/ped2.pt)")
+    p.add_argument("--onnx", required=True, help="output .onnx file")
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("metrics", help="AUC and EER of per-frame scores made elsewhere")
     p.add_argument("--scores", required=True, help="a scores.csv, or a folder of one CSV per video")

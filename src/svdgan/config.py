@@ -27,6 +27,7 @@ class ModelConfig:
     separable: bool = True  # depthwise-separable per-frame convolutions (False: ordinary conv)
     separable_lstm: bool = False  # depthwise-separable gate convolutions inside the ConvLSTM
     target: str = "reconstruct"  # "reconstruct" frame t from [t-T+1, t] (paper); "predict" it from [t-T, t-1]
+    residual: bool = False  # predict: generate frame t as frame t-1 plus the decoder's output (the change)
 
 
 @dataclass
@@ -85,6 +86,8 @@ class Config:
             (m.channels in (1, 3), "model.channels must be 1 or 3"),
             (m.clip_len >= 1, "model.clip_len must be at least 1"),
             (m.target in ("reconstruct", "predict"), "model.target must be 'reconstruct' or 'predict'"),
+            (m.target == "predict" or not m.residual, "model.residual needs model.target: predict "
+             "(reconstructing, the last input frame is the answer)"),
             (len(m.lstm_channels) >= 1, "model.lstm_channels needs at least one layer"),
             (all(c > 0 for c in (m.conv1_channels, m.conv2_channels, m.decoder_channels, *m.lstm_channels)),
              "channel counts must be positive"),

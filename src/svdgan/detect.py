@@ -92,11 +92,13 @@ def _batches(readers: list[_Reader]) -> Iterator[list[tuple[int, Frame, float]]]
 
 def detect(specs: list[str], checkpoint: str | Path | None = None, mode: str = "exact",
            threshold: float | None = None, min_frames: int = 3, events_path: str | Path | None = None,
-           output: str | Path | None = None, max_frames: int | None = None, threads: int = 0) -> dict[str, Any]:
+           output: str | Path | None = None, max_frames: int | None = None, threads: int = 0,
+           backend: str = "torch", onnx_path: str | Path | None = None) -> dict[str, Any]:
     """Run detection until every source ends (or Ctrl-C); returns the summary."""
     if min_frames < 1:
         raise UserError("--min-frames must be at least 1")
-    generator, config, payload = load_generator(default_checkpoint(checkpoint))
+    checkpoint = default_checkpoint(checkpoint)
+    generator, config, payload = load_generator(checkpoint)
     stats = payload.get("score_stats")
     if not stats:
         raise UserError("the checkpoint has no normal-score statistics: finish training or run svdgan calibrate")
@@ -104,7 +106,34 @@ def detect(specs: list[str], checkpoint: str | Path | None = None, mode: str = "
         torch.set_num_threads(threads)
     threshold = 1.0 if threshold is None else threshold  # 1.0: the worst normal training frame
     sources = [open_source(spec) for spec in specs]
-    scorer = StreamScorer(generator, config, mode)
+    with ExitStack() as temporary:
+        scorer = _scorer(generator, config, mode, backend, checkpoint, onnx_path, temporary)
+        return _run(sources, scorer, config, stats, mode, threshold, min_frames, events_path, output, max_frames)
+
+
+def _scorer(generator: Any, config: Any, mode: str, backend: str, checkpoint: Path,
+            onnx_path: str | Path | None, temporary: ExitStack) -> Any:
+    if backend == "torch":
+        return StreamScorer(generator, config, mode)
+    if backend != "onnxruntime":
+        raise UserError("--backend must be torch or onnxruntime")
+    if mode != "exact":
+        raise UserError("the onnxruntime backend runs the exact mode only")
+    from .export import OnnxStreamScorer, export_onnx
+
+    if onnx_path is None:  # export the checkpoint for this run
+        import tempfile
+
+        onnx_path = Path(temporary.enter_context(tempfile.TemporaryDirectory())) / "model.onnx"
+        export_onnx(checkpoint, onnx_path, check=False)
+    elif not Path(onnx_path).is_file():
+        raise UserError(f"ONNX model not found: {onnx_path}")
+    return OnnxStreamScorer(onnx_path, config)
+
+
+def _run(sources: list[Source], scorer: Any, config: Any, stats: dict, mode: str, threshold: float,
+         min_frames: int, events_path: str | Path | None, output: str | Path | None,
+         max_frames: int | None) -> dict[str, Any]:
     alarms = [Alarm(threshold, min_frames) for _ in sources]
     readers = [_Reader(source) for source in sources]
     latencies: list[float] = []

@@ -120,11 +120,17 @@ class Generator(nn.Module):
         self.decoder = Decoder(cfg, self.encoder.out_channels)
         self.encoder2 = Encoder(cfg)  # encoder-decoder-encoder: maps G(X) back to the latent space
 
+    def decode(self, latent: torch.Tensor, skips: FrameFeatures, last: torch.Tensor) -> torch.Tensor:
+        """(N, Cz, s, s) latents, the skips and the frames (N, C, S, S) they end at -> generated frames.
+        Residual models output `last` plus the decoder's output: the change to the next frame."""
+        out = self.decoder(latent, skips)
+        return (out + last).clamp(-1, 1) if self.cfg.residual else out
+
     def reconstruct(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, T, C, S, S) -> reconstruction (B, T, C, S, S) and latent Z."""
+        """(B, T, C, S, S) -> generated frames (B, T, C, S, S), one per input frame, and latent Z."""
         b, t = x.shape[:2]
         latent, skips = self.encoder(x)
-        recon = self.decoder(latent.flatten(0, 1), skips).unflatten(0, (b, t))
+        recon = self.decode(latent.flatten(0, 1), skips, x.flatten(0, 1)).unflatten(0, (b, t))
         return recon, latent
 
     def forward(self, x: torch.Tensor) -> GeneratorOutput:

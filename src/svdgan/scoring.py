@@ -62,7 +62,7 @@ def reconstruct_windows(generator: Generator, frames: torch.Tensor, ends: list[i
     steps = offsets[:, None] + torch.arange(-window + 1, 1)[None, :]  # (B, window) frame indices
     latent, _ = generator.encoder.temporal(features.skip2[steps])  # (B, window, Cz, s, s)
     skips = FrameFeatures(features.skip1[offsets], features.skip2[offsets])
-    recon = generator.decoder(latent[:, -1], skips)  # (B, C, S, S)
+    recon = generator.decode(latent[:, -1], skips, chunk[offsets])  # (B, C, S, S)
     targets = frames[torch.tensor(ends) + offset]
     return recon, frame_errors(recon, targets, patch)
 

@@ -38,6 +38,7 @@ class _Stream:
         self.window: deque[torch.Tensor] = deque(maxlen=clip_len)  # exact: skip2 of the last T input frames
         self.states: list[LSTMState] | None = None  # fast: the carried ConvLSTM state
         self.last: FrameFeatures | None = None  # features of the previous frame
+        self.last_frame: torch.Tensor | None = None  # the previous frame (1, C, S, S)
         self.last_latent: torch.Tensor | None = None  # fast: the latent after the previous frame
         self.recent: deque[float] = deque(maxlen=smooth)  # raw scores, for causal smoothing
 
@@ -72,9 +73,11 @@ class StreamScorer:
             latents = self._carried_latents(states, newest, from_previous)
         skips = [st.last if prev else new for st, new, prev in zip(states, newest, from_previous)]
         skips = FrameFeatures(torch.cat([f.skip1 for f in skips]), torch.cat([f.skip2 for f in skips]))
-        recon = self.generator.decoder(latents, skips)  # only the newest frames are decoded
-        for st, new in zip(states, newest):
-            st.last = new
+        bases = torch.cat([st.last_frame if prev else frames[i:i + 1]
+                           for i, (st, prev) in enumerate(zip(states, from_previous))])
+        recon = self.generator.decode(latents, skips, bases)  # only the newest frames are decoded
+        for i, (st, new) in enumerate(zip(states, newest)):
+            st.last, st.last_frame = new, frames[i:i + 1]
             st.count += 1
         errors = (recon.float() - frames.float()).pow(2).mean(1, keepdim=True)
         raw = frame_errors(recon, frames, cfg.score.patch).double().numpy()

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..calibrate import calibrate
 from ..checkpoint import load_checkpoint
-from ..config import Config, load_config
+from ..config import Config, config_from_dict, load_config
 from ..errors import UserError
 from ..evaluate import evaluate_checkpoint
 from ..info import flops_per_frame, parameter_counts
@@ -48,7 +48,8 @@ class Row:
 
 ROWS = [
     Row("full", "SVD-GAN, this recipe (shipped as weights/ped2.pt)"),
-    Row("reconstruct", "reconstruct frame t, as the paper (not predict)", ["model.target=reconstruct"]),
+    Row("not_residual", "predicting frame t directly, not as a change to t-1", ["model.residual=false"]),
+    Row("reconstruct", "reconstructing frame t, as the paper", ["model.target=reconstruct", "model.residual=false"]),
     Row("no_svd", "without the SVD loss (paper Table 2)", ["loss.svd=0"]),
     Row("ordinary_conv", "ordinary conv instead of depthwise-separable", ["model.separable=false"]),
     Row("svd_rank_2", "SVD rank 2", ["loss.svd_rank=2"]),
@@ -89,7 +90,7 @@ def _train_row(data: Path, run_dir: Path, config: Config) -> dict[str, Any]:
 
 def _without_steps(config: dict[str, Any]) -> dict[str, Any]:
     """A saved config as plain data without train.steps (a run may be extended to the budget)."""
-    plain = json.loads(json.dumps(config))  # tuples -> lists, as in a saved checkpoint
+    plain = json.loads(json.dumps(config_from_dict(config).to_dict()))  # defaults filled, tuples as lists
     plain["train"].pop("steps")
     return plain
 
