@@ -70,6 +70,18 @@ def _cmd_export(args: argparse.Namespace) -> None:
     print(json.dumps({"onnx": args.onnx, **check}))
 
 
+def _cmd_benchmark(args: argparse.Namespace) -> None:
+    from .benchmarks.realtime import format_results, run
+
+    results = run(args.checkpoint, args.size, args.frames, args.memory_frames)
+    print(format_results(results))
+    if args.json:
+        from .checkpoint import atomic_write
+
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(Path(args.json), lambda tmp: tmp.write_text(json.dumps(results, indent=2) + "\n"))
+
+
 def _cmd_metrics(args: argparse.Namespace) -> None:
     from .data.groundtruth import labels_from_ranges, read_ground_truth
     from .metrics import evaluate
@@ -170,6 +182,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", help="trained checkpoint or scoring model (default: weights/ped2.pt)")
     p.add_argument("--onnx", required=True, help="output .onnx file")
     p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("benchmark", help="frames per second and latency: windowed, exact and fast scoring")
+    p.add_argument("--checkpoint", help="model to time (default: weights/ped2.pt, else random weights)")
+    p.add_argument("--size", type=int, help="frame size for random weights (default 128)")
+    p.add_argument("--frames", type=int, default=200, help="frames timed per mode")
+    p.add_argument("--memory-frames", type=int, default=100_000, help="length of the memory test stream (0: skip)")
+    p.add_argument("--json", help="write the figures here (e.g. benchmarks/results/realtime.json)")
+    p.set_defaults(func=_cmd_benchmark)
 
     p = sub.add_parser("metrics", help="AUC and EER of per-frame scores made elsewhere")
     p.add_argument("--scores", required=True, help="a scores.csv, or a folder of one CSV per video")

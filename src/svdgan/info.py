@@ -26,7 +26,7 @@ def parameter_counts(cfg: ModelConfig) -> dict[str, int]:
             "generator_training": count(g), "discriminator": count(d), "total": count(g) + count(d)}
 
 
-def _flops(fn: Any) -> int:
+def count_flops(fn: Any) -> int:
     with FlopCounterMode(display=False) as counter:
         fn()
     return counter.get_total_flops()
@@ -42,11 +42,11 @@ def flops_per_frame(cfg: ModelConfig) -> dict[str, float]:
     """
     g = Generator(cfg).eval()
     clip = torch.zeros(1, cfg.clip_len, cfg.channels, cfg.size, cfg.size)
-    clip_flops = _flops(lambda: g.reconstruct(clip))
+    clip_flops = count_flops(lambda: g.reconstruct(clip))
     frames = clip[0]
-    encode_one = _flops(lambda: g.encoder.frame_features(frames[:1]))
-    window = _flops(lambda: reconstruct_windows(g, frames, [cfg.clip_len - 1], cfg.clip_len))
-    window_features = _flops(lambda: g.encoder.frame_features(frames))
+    encode_one = count_flops(lambda: g.encoder.frame_features(frames[:1]))
+    window = count_flops(lambda: reconstruct_windows(g, frames, [cfg.clip_len - 1], cfg.clip_len))
+    window_features = count_flops(lambda: g.encoder.frame_features(frames))
     causal = window - window_features + encode_one  # frame features are computed once per frame
     return {"clip": clip_flops, "per_frame": clip_flops / cfg.clip_len, "windowed_per_output_frame": clip_flops,
             "causal_per_output_frame": causal}

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import sys
 import time
@@ -34,6 +32,7 @@ from ..metrics import evaluate as compute_metrics
 from ..scorefiles import read_scores
 from ..scoring import normalize
 from ..train import train
+from .machine import hardware
 
 README_START, README_END = "<!-- ped2-table:start -->", "<!-- ped2-table:end -->"
 
@@ -57,20 +56,6 @@ ROWS = [
     Row("score_mean", "score: frame mean squared error (paper)", score=["score.patch=0", "score.smooth=1"]),
     Row("score_patch", "score: worst 16x16 patch, no smoothing", score=["score.patch=16", "score.smooth=1"]),
 ]
-
-
-def hardware() -> dict[str, Any]:
-    import torch
-
-    model = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return {"cpu": model, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "torch": torch.__version__, "python": platform.python_version(), "gpu": None}
 
 
 def _train_row(data: Path, run_dir: Path, config: Config) -> dict[str, Any]:

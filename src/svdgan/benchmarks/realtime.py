@@ -1,0 +1,158 @@
+"""Real-time scoring speed: the authors' windowed procedure, the exact and the fast streaming modes.
+
+    svdgan benchmark [--checkpoint CKPT] [--size 128] [--frames 200] [--json benchmarks/results/realtime.json]
+
+All three score the same frames, one stream, one frame at a time, in one run:
+    windowed  the authors' test procedure: the whole T-frame window is generated for every output frame
+    exact     svdgan's streaming exact mode (scores equal `svdgan evaluate`'s)
+    fast      svdgan's streaming fast mode (the ConvLSTM state is carried)
+and a long synthetic stream shows that memory stays flat.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..alerts import latency_summary
+from ..checkpoint import SHIPPED_WEIGHTS, load_generator
+from ..config import Config
+from ..generator import Generator
+from ..info import count_flops
+from ..stream import StreamScorer
+from .machine import hardware
+
+
+def _frames(n: int, config: Config, seed: int = 0) -> torch.Tensor:
+    """A moving-bars test stream in [-1, 1]: (N, C, S, S)."""
+    cfg = config.model
+    y, x = np.mgrid[0:cfg.size, 0:cfg.size]
+    frames = [np.sin((x + 3 * t) / 6.0) * np.cos((y - 2 * t) / 9.0) for t in range(n)]
+    noise = np.random.default_rng(seed).normal(0, 0.05, (n, cfg.size, cfg.size))
+    video = np.clip(np.stack(frames) * 0.8 + noise, -1, 1).astype(np.float32)
+    return torch.from_numpy(video)[:, None].expand(n, cfg.channels, cfg.size, cfg.size).contiguous()
+
+
+def _model(checkpoint: str | Path | None, size: int | None) -> tuple[Generator, Config, str]:
+    if checkpoint is None and SHIPPED_WEIGHTS.is_file() and size in (None, 128):
+        checkpoint = SHIPPED_WEIGHTS
+    if checkpoint is not None:
+        generator, config, _ = load_generator(checkpoint)
+        return generator, config, str(checkpoint)
+    config = Config()
+    config.model.size = size or 128
+    torch.manual_seed(0)
+    generator = Generator(config.model).eval().to(memory_format=torch.channels_last)
+    return generator, config, "random weights (the paper's architecture)"
+
+
+@torch.inference_mode()
+def _time_windowed(generator: Generator, frames: torch.Tensor, clip_len: int) -> list[float]:
+    times = []
+    for t in range(clip_len - 1, len(frames)):
+        start = time.perf_counter()
+        generator.reconstruct(frames[None, t - clip_len + 1:t + 1].contiguous())
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def _time_stream(scorer: StreamScorer, frames: torch.Tensor) -> list[float]:
+    times = []
+    for t in range(len(frames)):
+        start = time.perf_counter()
+        scorer.push(frames[t:t + 1])
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def conv_throughput(seconds: float = 2.0) -> float:
+    """FLOP/s this machine reaches on a large 3x3 convolution (fp32, channels-last): the yardstick."""
+    conv = torch.nn.Conv2d(128, 128, 3, padding=1).eval().to(memory_format=torch.channels_last)
+    x = torch.randn(8, 128, 64, 64).contiguous(memory_format=torch.channels_last)
+    flops = 2 * 8 * 128 * 128 * 9 * 64 * 64
+    with torch.inference_mode():
+        for _ in range(3):
+            conv(x)
+        runs, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            conv(x)
+            runs += 1
+    return flops * runs / (time.perf_counter() - start)
+
+
+def stream_flops(generator: Generator, config: Config, mode: str) -> float:
+    """FLOPs of one steady-state streaming step."""
+    frames = _frames(config.model.clip_len + 2, config)
+    scorer = StreamScorer(generator, config, mode)
+    for t in range(len(frames) - 1):
+        scorer.push(frames[t:t + 1])
+    return float(count_flops(lambda: scorer.push(frames[-1:])))
+
+
+def memory_over_stream(frames: int, report_every: int = 10000) -> list[dict[str, float]]:
+    """Peak resident memory while a narrow 32 px model streams `frames` synthetic frames (fast mode)."""
+    config = Config()
+    config.model.size, config.model.conv1_channels, config.model.conv2_channels = 32, 8, 8
+    config.model.lstm_channels, config.model.decoder_channels = (8, 8), 8
+    torch.manual_seed(0)
+    scorer = StreamScorer(Generator(config.model).eval(), config, "fast")
+    clip = _frames(64, config)
+    points = []
+    for t in range(frames):
+        scorer.push(clip[t % 64:t % 64 + 1])
+        if (t + 1) % report_every == 0 or t + 1 == frames:
+            points.append({"frames": t + 1, "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+    return points
+
+
+def run(checkpoint: str | Path | None = None, size: int | None = None, n_frames: int = 200,
+        memory_frames: int = 100_000) -> dict[str, Any]:
+    generator, config, source = _model(checkpoint, size)
+    clip_len = config.model.clip_len
+    frames = _frames(n_frames + clip_len - 1, config)
+    warm = frames[:clip_len + 2]
+    _time_windowed(generator, warm, clip_len)  # warm-up: allocator, kernels
+    results: dict[str, Any] = {"model": source, "size": config.model.size, "clip_len": clip_len,
+                               "frames_per_mode": n_frames, "hardware": hardware()}
+    times = {"windowed": _time_windowed(generator, frames, clip_len)}
+    for mode in ("exact", "fast"):
+        _time_stream(StreamScorer(generator, config, mode), warm)
+        times[mode] = _time_stream(StreamScorer(generator, config, mode), frames[:n_frames])
+    with torch.inference_mode():
+        windowed_flops = float(count_flops(lambda: generator.reconstruct(frames[None, :clip_len])))
+    flops = {"windowed": windowed_flops, "exact": stream_flops(generator, config, "exact"),
+             "fast": stream_flops(generator, config, "fast")}
+    peak = conv_throughput()
+    for mode, seconds in times.items():
+        fps = len(seconds) / sum(seconds)
+        results[f"{mode}_fps"] = fps
+        results.setdefault("latency_ms", {})[mode] = latency_summary(seconds)
+        results.setdefault("flops_per_frame", {})[mode] = flops[mode]
+        results.setdefault("peak_fraction", {})[mode] = flops[mode] * fps / peak
+    results["conv_peak_flops"] = peak
+    results["exact_over_windowed"] = results["exact_fps"] / results["windowed_fps"]
+    results["fast_over_windowed"] = results["fast_fps"] / results["windowed_fps"]
+    if memory_frames:
+        results["memory"] = memory_over_stream(memory_frames, max(memory_frames // 10, 1))
+    return results
+
+
+def format_results(r: dict[str, Any]) -> str:
+    lines = [f"{r['model']}, {r['size']} px, T = {r['clip_len']}, {r['frames_per_mode']} frames per mode"]
+    for mode in ("windowed", "exact", "fast"):
+        lat = r["latency_ms"][mode]
+        lines.append(f"  {mode:<9}{r[f'{mode}_fps']:7.1f} frames/s  latency ms: mean {lat['mean']:.1f} "
+                     f"var {lat['var']:.2f} p50 {lat['p50']:.1f} p99 {lat['p99']:.1f} max {lat['max']:.1f}  "
+                     f"{r['flops_per_frame'][mode] / 1e9:.2f} GFLOP/frame, {r['peak_fraction'][mode]:.0%} of peak")
+    lines.append(f"  exact / windowed {r['exact_over_windowed']:.2f}x, fast / windowed {r['fast_over_windowed']:.2f}x; "
+                 f"conv peak {r['conv_peak_flops'] / 1e9:.0f} GFLOP/s")
+    if r.get("memory"):
+        first, last = r["memory"][0], r["memory"][-1]
+        lines.append(f"  memory: max RSS {first['max_rss_mb']:.0f} MB after {first['frames']} frames, "
+                     f"{last['max_rss_mb']:.0f} MB after {last['frames']}")
+    return "\n".join(lines)
