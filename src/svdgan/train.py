@@ -149,6 +149,8 @@ def train(data: str | Path, out_dir: str | Path, config: Config | None, resume: 
         step = int(payload["step"])
         seconds_before = float(payload.get("train_seconds", 0.0))
     out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.glob(f".{ckpt_path.name}.*.tmp"):  # left by a kill during a checkpoint write
+        stale.unlink()
     (out_dir / "config.yaml").write_text(yaml.safe_dump(_plain(config.to_dict()), sort_keys=False))
     log_path = out_dir / "losses.csv"
     _truncate_log(log_path, step)
