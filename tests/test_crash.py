@@ -38,3 +38,25 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(synthetic_dataset, tmp_
     for key in a["generator"]:
         torch.testing.assert_close(a["generator"][key], b["generator"][key], rtol=1e-5, atol=1e-6)
     assert not list(killed.glob(".*.tmp"))  # a temporary file from the kill is cleared on resume
+
+
+def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(synthetic_dataset, tmp_path, monkeypatch,
+                                                                       capsys):
+    import svdgan.train as training
+
+    real = training.generator_losses
+    calls = {"n": 0}
+
+    def failing(*args, **kwargs):
+        calls["n"] += 1
+        losses = real(*args, **kwargs)
+        return losses._replace(total=losses.total * float("nan")) if calls["n"] == 6 else losses
+
+    monkeypatch.setattr(training, "generator_losses", failing)
+    out = tmp_path / "run"
+    code = main(["train", "--data", str(synthetic_dataset), "--out", str(out), "--config", str(TINY), "--quiet",
+                 "--set", "train.steps=10", "--set", "train.checkpoint_every=4"])
+    err = capsys.readouterr().err
+    assert code == 2 and "diverged" in err and len(err.strip().splitlines()) == 1
+    payload = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert payload["step"] == 4 and all(torch.isfinite(v).all() for v in payload["generator"].values())

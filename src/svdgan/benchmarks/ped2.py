@@ -74,9 +74,11 @@ def _train_row(data: Path, run_dir: Path, config: Config) -> dict[str, Any]:
 
 
 def _without_steps(config: dict[str, Any]) -> dict[str, Any]:
-    """A saved config as plain data without train.steps (a run may be extended to the budget)."""
+    """What a run's training depends on, as plain data: not train.steps (a run may be extended to
+    the budget) and not the score options (the model file is calibrated for them afterwards)."""
     plain = json.loads(json.dumps(config_from_dict(config).to_dict()))  # defaults filled, tuples as lists
     plain["train"].pop("steps")
+    plain.pop("score")
     return plain
 
 
@@ -117,7 +119,8 @@ def run_benchmark(data: Path, recipe: Path, runs: Path, only: list[str] | None =
         run_dir = runs / ("full" if row.score else row.name)
         payload = _train_row(data, run_dir, config)
         model = run_dir / (f"{row.name}.pt" if row.score else "model.pt")
-        calibrate(run_dir / "checkpoint.pt", data, model, row.score, progress=False)
+        score = [f"score.patch={config.score.patch}", f"score.smooth={config.score.smooth}", *row.score]
+        calibrate(run_dir / "checkpoint.pt", data, model, score, progress=False)
         if row.name == "full":
             first_model = model
         metrics = _score_row(model, data, runs / "reports" / row.name)
