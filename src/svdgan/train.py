@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import csv
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from .data.clips import ClipSampler
 from .data.datasets import discover
 from .data.frames import load_video
 from .discriminator import Discriminator
+from .distributed import Dist, setup, teardown
 from .errors import UserError
 from .generator import Generator
 from .losses import adversarial_loss, discriminator_loss, generator_losses
@@ -28,13 +31,26 @@ LOG_COLUMNS = ["step", "seconds", "discriminator", "generator", "adversarial", "
 
 
 class Models:
-    """Generator, discriminator and their optimisers (Adam for G, RMSProp for D, as the authors)."""
+    """Generator, discriminator and their optimisers (Adam for G, RMSProp for D, as the authors).
 
-    def __init__(self, config: Config):
+    `g` and `d` are what training calls: the modules themselves, or their DDP wrappers, which
+    average the gradients over processes, when several run under torchrun.
+    """
+
+    def __init__(self, config: Config, device: torch.device | None = None, world: int = 1):
         t = config.train
+        device = device or torch.device("cpu")
         torch.set_flush_denormal(True)  # denormal gradients through saturated tanh/sigmoid are slow on CPU
-        self.generator = Generator(config.model).to(memory_format=torch.channels_last)
-        self.discriminator = Discriminator(config.model).to(memory_format=torch.channels_last)
+        self.generator = Generator(config.model).to(device, memory_format=torch.channels_last)
+        self.discriminator = Discriminator(config.model).to(device, memory_format=torch.channels_last)
+        self.g: torch.nn.Module = self.generator
+        self.d: torch.nn.Module = self.discriminator
+        if world > 1:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [device.index] if device.type == "cuda" else None
+            self.g = DDP(self.generator, device_ids=ids)
+            self.d = DDP(self.discriminator, device_ids=ids)
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=t.lr_generator,
                                       weight_decay=t.weight_decay)
         self.opt_d = torch.optim.RMSprop(self.discriminator.parameters(), lr=t.lr_discriminator)
@@ -58,16 +74,16 @@ def split_clips(clips: torch.Tensor, config: Config) -> tuple[torch.Tensor, torc
     return clips, clips
 
 
-def train_step(models: Models, clips: torch.Tensor, config: Config) -> dict[str, float]:
+def train_step(models: Models, clips: torch.Tensor, config: Config, dist: Dist | None = None) -> dict[str, float]:
     """One generator and one discriminator update on a batch (B, T, C, S, S).
 
     The discriminator sees X and G(X) once: each loss's backward is restricted to its own
     network's parameters, so G's loss does not train D, D's loss does not reach into G, and
     no third discriminator pass over a detached G(X) is needed.
     """
-    g, d = models.generator.train(), models.discriminator.train()
+    g, d = models.g.train(), models.d.train()
     inputs, targets = split_clips(clips, config)
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.train.precision == "bf16"):
+    with torch.autocast(clips.device.type, dtype=torch.bfloat16, enabled=config.train.precision == "bf16"):
         out = g(inputs)
         real, fake = d(targets), d(out.recon)
         adversarial = adversarial_loss(real.prob, fake.prob, real.features, fake.features,
@@ -83,6 +99,8 @@ def train_step(models: Models, clips: torch.Tensor, config: Config) -> dict[str,
     models.opt_d.step()
     values = {"discriminator": loss_d.item(), **{k: v.item() for k, v in losses._asdict().items()}}
     values["generator"] = values.pop("total")
+    if dist is not None:  # every process logs, and stops on, the same (mean) values
+        values = dict(zip(values, dist.mean(list(values.values()))))
     if not all(np.isfinite(v) for v in values.values()):
         raise UserError("training diverged: a loss is NaN or infinite (try a lower learning rate); "
                         "the last checkpoint on disk is the last good state")
@@ -114,8 +132,20 @@ def _load_videos(videos: list, config: Config, progress: bool) -> list[np.ndarra
 
 def train(data: str | Path, out_dir: str | Path, config: Config | None, resume: bool = False,
           overrides: list[str] | None = None, progress: bool = True) -> Path:
-    """Train on the training videos of `data`; returns the checkpoint path."""
-    out_dir = Path(out_dir)
+    """Train on the training videos of `data`; returns the checkpoint path.
+
+    Under torchrun every process runs this; each trains on its share of every batch
+    (train.batch_size clips each) and rank 0 alone writes the run folder.
+    """
+    dist = setup()
+    try:
+        return _train(data, Path(out_dir), config, resume, overrides, progress, dist)
+    finally:
+        teardown(dist)
+
+
+def _train(data: str | Path, out_dir: Path, config: Config | None, resume: bool, overrides: list[str] | None,
+           progress: bool, dist: Dist) -> Path:
     ckpt_path = out_dir / "checkpoint.pt"
     payload = None
     if resume:
@@ -130,6 +160,7 @@ def train(data: str | Path, out_dir: str | Path, config: Config | None, resume: 
     assert config is not None
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
+    progress = progress and dist.main
 
     dataset = discover(data)
     if not dataset.train:
@@ -141,35 +172,39 @@ def train(data: str | Path, out_dir: str | Path, config: Config | None, resume: 
     except ValueError as exc:
         raise UserError(f"{data}: {exc}") from None
 
-    torch.manual_seed(config.train.seed)
-    models = Models(config)
+    torch.manual_seed(config.train.seed)  # the same initial weights in every process
+    models = Models(config, dist.device, dist.world)
     step, seconds_before = 0, 0.0
     if payload is not None:
         models.load(payload)
         step = int(payload["step"])
         seconds_before = float(payload.get("train_seconds", 0.0))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in out_dir.glob(f".{ckpt_path.name}.*.tmp"):  # left by a kill during a checkpoint write
-        stale.unlink()
-    (out_dir / "config.yaml").write_text(yaml.safe_dump(_plain(config.to_dict()), sort_keys=False))
     log_path = out_dir / "losses.csv"
-    _truncate_log(log_path, step)
+    if dist.main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for stale in out_dir.glob(f".{ckpt_path.name}.*.tmp"):  # left by a kill during a checkpoint write
+            stale.unlink()
+        (out_dir / "config.yaml").write_text(yaml.safe_dump(_plain(config.to_dict()), sort_keys=False))
+        _truncate_log(log_path, step)
 
     def checkpoint(stats: dict | None = None) -> None:
+        if not dist.main:
+            return
         seconds = seconds_before + time.perf_counter() - start  # training time over all resumed sessions
         save_checkpoint(ckpt_path, {"config": config.to_dict(), "step": step, "score_stats": stats,
                                     "train_seconds": seconds, **models.state()})
 
-    total = config.train.steps
+    total, per_rank = config.train.steps, config.train.batch_size
     bar = tqdm(total=total, initial=step, desc="training", unit="step", disable=not progress)
     start = time.perf_counter()
-    with open(log_path, "a", newline="") as log_file:
+    with open(log_path if dist.main else os.devnull, "a", newline="") as log_file:
         log = csv.writer(log_file)
-        if log_path.stat().st_size == 0:
+        if dist.main and log_path.stat().st_size == 0:
             log.writerow(LOG_COLUMNS)
         while step < total:
-            clips = sampler.batch(step, config.train.batch_size)
-            values = train_step(models, clips, config)
+            # the step's global batch depends only on (seed, step); each process takes its share
+            clips = sampler.batch(step, per_rank * dist.world)[dist.rank * per_rank:(dist.rank + 1) * per_rank]
+            values = train_step(models, clips.to(dist.device, non_blocking=True), config, dist)
             step += 1
             bar.update(1)
             if step % config.train.log_every == 0 or step == total:
@@ -177,18 +212,20 @@ def train(data: str | Path, out_dir: str | Path, config: Config | None, resume: 
                 log.writerow([step, f"{seconds_before + time.perf_counter() - start:.2f}"]
                              + [f"{values[c]:.6g}" for c in LOG_COLUMNS[2:]])
                 log_file.flush()
-            if step % config.train.preview_every == 0 or step == total:
+            if dist.main and (step % config.train.preview_every == 0 or step == total):
                 inputs, targets = split_clips(clips[:1], config)
                 with torch.inference_mode():
-                    recon, _ = models.generator.eval().reconstruct(inputs)
-                _save_preview(out_dir / "previews" / f"step_{step:06d}.png", targets, recon)
+                    recon, _ = models.generator.eval().reconstruct(inputs.to(dist.device))
+                _save_preview(out_dir / "previews" / f"step_{step:06d}.png", targets, recon.cpu())
             if step % config.train.checkpoint_every == 0 and step < total:
                 checkpoint()
     bar.close()
-    stats = payload.get("score_stats") if payload is not None and int(payload["step"]) == total else None
-    if stats is None:
-        stats = normal_score_stats(models.generator, videos, config)
-    checkpoint(stats)
+    if dist.main:
+        stats = payload.get("score_stats") if payload is not None and int(payload["step"]) == total else None
+        if stats is None:  # scored on the CPU, as evaluate and detect will
+            stats = normal_score_stats(copy.deepcopy(models.generator).cpu(), videos, config)
+        checkpoint(stats)
+    dist.barrier()
     return ckpt_path
 
 
