@@ -55,6 +55,8 @@ class TrainConfig:
     threads: int = 0  # torch CPU threads; 0 = torch's default
     precision: str = "fp32"  # "bf16": autocast to bfloat16 (about 1.6x faster on CPUs with AVX512-BF16)
     stats_frames: int = 400  # normal training frames scored at the end for score statistics
+    cache_dir: str = ""  # decoded, resized videos are kept here as memory-mapped .npy ("": in memory)
+    workers: int = 0  # processes that prepare the next batches (0: the training process itself)
 
 
 @dataclass
@@ -101,6 +103,7 @@ class Config:
             (min(t.log_every, t.checkpoint_every, t.preview_every, t.stats_frames) >= 1,
              "train.log_every, checkpoint_every, preview_every and stats_frames must be at least 1"),
             (t.threads >= 0, "train.threads must be >= 0"),
+            (t.workers >= 0, "train.workers must be >= 0"),
             (t.precision in ("fp32", "bf16"), "train.precision must be 'fp32' or 'bf16'"),
             (self.score.batch_size >= 1, "score.batch_size must be at least 1"),
             (0 <= self.score.patch <= m.size, "score.patch must be between 0 and model.size"),

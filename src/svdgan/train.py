@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import Config, apply_overrides, config_from_dict
+from .data.cache import cached_video
 from .data.clips import ClipSampler
 from .data.datasets import discover
 from .data.frames import load_video
@@ -125,9 +126,27 @@ def _save_preview(path: Path, clips: torch.Tensor, recon: torch.Tensor) -> None:
 
 def _load_videos(videos: list, config: Config, progress: bool) -> list[np.ndarray]:
     loaded = []
+    cache = Path(config.train.cache_dir) if config.train.cache_dir else None
     for video in tqdm(videos, desc="loading training videos", unit="video", leave=False, disable=not progress):
-        loaded.append(load_video(video, config.model.size, config.model.channels))
+        if cache is not None:
+            loaded.append(cached_video(video, config.model.size, config.model.channels, cache))
+        else:
+            loaded.append(load_video(video, config.model.size, config.model.channels))
     return loaded
+
+
+class _StepBatches(torch.utils.data.Dataset):
+    """Item i is this process's share of the batch of step first + i (workers can prepare it ahead)."""
+
+    def __init__(self, sampler: ClipSampler, first: int, total: int, per_rank: int, dist: Dist):
+        self.sampler, self.first, self.total, self.per_rank, self.dist = sampler, first, total, per_rank, dist
+
+    def __len__(self) -> int:
+        return self.total - self.first
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        rank, n = self.dist.rank, self.per_rank
+        return self.sampler.batch(self.first + i, n * self.dist.world)[rank * n:(rank + 1) * n]
 
 
 def train(data: str | Path, out_dir: str | Path, config: Config | None, resume: bool = False,
@@ -201,9 +220,10 @@ def _train(data: str | Path, out_dir: Path, config: Config | None, resume: bool,
         log = csv.writer(log_file)
         if dist.main and log_path.stat().st_size == 0:
             log.writerow(LOG_COLUMNS)
-        while step < total:
-            # the step's global batch depends only on (seed, step); each process takes its share
-            clips = sampler.batch(step, per_rank * dist.world)[dist.rank * per_rank:(dist.rank + 1) * per_rank]
+        # the step's global batch depends only on (seed, step); each process takes its share
+        batches = torch.utils.data.DataLoader(_StepBatches(sampler, step, total, per_rank, dist), batch_size=None,
+                                              num_workers=config.train.workers)
+        for clips in batches:
             values = train_step(models, clips.to(dist.device, non_blocking=True), config, dist)
             step += 1
             bar.update(1)

@@ -109,5 +109,7 @@ def load_video(video: VideoRef, size: int, channels: int) -> np.ndarray:
 
 def to_model_range(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
     """uint8 [0, 255] -> float32 [-1, 1], the range of the generator's tanh output."""
+    if isinstance(frames, np.ndarray) and not frames.flags.writeable:  # e.g. a memory-mapped cache
+        frames = np.array(frames)
     frames = torch.as_tensor(frames)
     return frames.float().div_(127.5).sub_(1.0)
