@@ -31,7 +31,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
     config = None if args.resume else load_config(args.config, args.set)
     path = train(args.data, args.out, config, resume=args.resume, overrides=args.set,
-                 progress=not args.quiet)
+                 progress=not args.quiet, scene=args.scene)
     print(f"checkpoint: {path}")
 
 
@@ -40,7 +40,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     from .evaluate import evaluate_checkpoint
 
     metrics = evaluate_checkpoint(default_checkpoint(args.checkpoint), args.data, args.out, args.normalize,
-                                  args.ground_truth, progress=not args.quiet, overrides=args.set)
+                                  args.ground_truth, progress=not args.quiet, overrides=args.set,
+                                  scene=args.scene)
     summary = {k: metrics.get(k) for k in ("micro_auc", "macro_auc", "eer", "n_frames", "normalize")}
     print(json.dumps(summary))
     print(f"report written to {args.out}")
@@ -136,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="run folder: checkpoint.pt, losses.csv, previews/")
     config_args(p)
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--scene", help="ShanghaiTech: train on one scene only (e.g. 01)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_train)
 
@@ -146,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--normalize", default="video", choices=["video", "train", "none"],
                    help="video: min-max per test video (paper); train: training statistics (causal)")
     p.add_argument("--ground-truth", help="ground truth file, if not found in the dataset root")
+    p.add_argument("--scene", help="ShanghaiTech: evaluate one scene only (e.g. 01)")
     p.add_argument("--set", action="append", default=[], metavar="score.KEY=VALUE",
                    help="score option, e.g. --set score.patch=16 (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

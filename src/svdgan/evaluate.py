@@ -15,8 +15,9 @@ from .checkpoint import atomic_write, load_generator
 from .config import apply_overrides
 from .data.datasets import discover
 from .data.frames import load_video, to_model_range
-from .data.groundtruth import labels_from_ranges
+from .data.groundtruth import frame_labels
 from .errors import UserError
+from .metrics import PixelScores
 from .metrics import evaluate as compute_metrics
 from .scorefiles import write_scores_csv
 from .scoring import NORMALIZATIONS, first_input_frame, normalize, score_video, stats_match
@@ -26,7 +27,8 @@ GRID_VIDEOS = 3  # videos that contribute rows to the reconstruction grid
 
 def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, out_dir: str | Path,
                         normalize_mode: str = "video", ground_truth: str | Path | None = None,
-                        progress: bool = True, overrides: list[str] | None = None) -> dict[str, Any]:
+                        progress: bool = True, overrides: list[str] | None = None,
+                        scene: str | None = None) -> dict[str, Any]:
     """Writes scores.csv, metrics.json (when labels exist) and the plots; returns the metrics."""
     if normalize_mode not in NORMALIZATIONS:
         raise UserError(f"--normalize must be one of {', '.join(NORMALIZATIONS)}")
@@ -38,19 +40,24 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, out_dir: str |
     if normalize_mode == "train" and not stats_match(stats, config):
         raise UserError(f"checkpoint {checkpoint} has statistics for other score options: "
                         "run `svdgan calibrate` with these --set values first")
-    dataset = discover(data, ground_truth)
+    dataset = discover(data, ground_truth, scene)
     if not dataset.test:
         raise UserError(f"no test videos under {data}")
 
     rows: list[tuple[str, np.ndarray, np.ndarray | None]] = []
+    pixels = PixelScores()
     samples = []
     bar = tqdm(dataset.test, desc="scoring test videos", unit="video", disable=not progress)
     for i, video in enumerate(bar):
         frames = load_video(video, config.model.size, config.model.channels)
         labels = None
         if dataset.ground_truth is not None:
-            labels = labels_from_ranges(dataset.ground_truth[i], len(frames), video=video.name)
-        raw = score_video(generator, frames, config).scores
+            labels = frame_labels(dataset.ground_truth[i], len(frames), video=video.name)
+        masks = dataset.pixel_masks[i] if dataset.pixel_masks else None
+        scored = score_video(generator, frames, config, maps=masks is not None)
+        raw = scored.scores
+        if masks is not None:
+            pixels.add(scored.maps, masks.at_size(len(frames), config.model.size, video.name))
         scores = normalize(raw, normalize_mode, stats)
         rows.append((video.name, scores, labels))
         if i < GRID_VIDEOS:
@@ -69,6 +76,9 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, out_dir: str |
     if dataset.ground_truth is not None:
         labelled = [(n, s, lab) for n, s, lab in rows if lab is not None]
         metrics = compute_metrics(labelled, normalize_mode)
+        if pixels.n_frames:
+            metrics["pixel_auc"] = pixels.auc()
+            metrics["pixel_auc_frames"] = pixels.n_frames
         all_scores = np.concatenate([s for _, s, _ in labelled])
         all_labels = np.concatenate([lab for _, _, lab in labelled])
         atomic_write(out_dir / "roc.png", lambda tmp: plots.plot_roc(

@@ -73,3 +73,26 @@ def evaluate(videos: list[tuple[str, np.ndarray, np.ndarray]], normalize: str) -
         "normalize": normalize,
         "per_video": per_video,
     }
+
+
+class PixelScores:
+    """Pixel-level ROC AUC: every pixel of every masked test frame is a sample, its error the score.
+
+    Error maps are kept as float16 at model resolution (128 x 128: 32 KB a frame)."""
+
+    def __init__(self) -> None:
+        self.maps: list[np.ndarray] = []
+        self.masks: list[np.ndarray] = []
+
+    @property
+    def n_frames(self) -> int:
+        return sum(len(m) for m in self.maps)
+
+    def add(self, maps: np.ndarray, masks: np.ndarray) -> None:
+        """maps (N, S, S) errors and masks (N, S, S) bool of one video."""
+        self.maps.append(maps)
+        self.masks.append(masks)
+
+    def auc(self) -> float | None:
+        return auc(np.concatenate([m.ravel() for m in self.maps]).astype(np.float32),
+                   np.concatenate([m.ravel() for m in self.masks]))

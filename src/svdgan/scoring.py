@@ -30,6 +30,7 @@ NORMALIZATIONS = ("video", "train", "none")
 class VideoScores(NamedTuple):
     scores: np.ndarray  # (N,) anomaly score per frame (squared error, see frame_errors)
     recons: dict[int, np.ndarray]  # frame index -> (C, S, S) reconstruction in [-1, 1], if asked
+    maps: np.ndarray | None = None  # (N, S, S) float16 per-pixel squared error, if asked
 
 
 def frame_errors(recon: torch.Tensor, target: torch.Tensor, patch: int = 0) -> torch.Tensor:
@@ -73,13 +74,14 @@ def window_end(t: int, offset: int) -> int:
 
 
 def score_video(generator: Generator, frames: np.ndarray, config: Config,
-                keep: set[int] | None = None) -> VideoScores:
+                keep: set[int] | None = None, maps: bool = False) -> VideoScores:
     """Scores for every frame of one video, frames (N, C, S, S) uint8, with the options of `config`."""
     clip_len, offset, opts = config.model.clip_len, config.target_offset, config.score
     video = to_model_range(frames)
     n = len(video)
     scores = np.empty(n, dtype=np.float64)
     recons: dict[int, np.ndarray] = {}
+    error_maps = np.empty((n, *video.shape[2:]), np.float16) if maps else None
     short = [t for t in range(n) if window_end(t, offset) < clip_len - 1]  # windows shorter than T
     full = [t for t in range(n) if window_end(t, offset) >= clip_len - 1]
     groups = [[t] for t in short] + [full[i:i + opts.batch_size] for i in range(0, len(full), opts.batch_size)]
@@ -89,10 +91,12 @@ def score_video(generator: Generator, frames: np.ndarray, config: Config,
         recon, errors = reconstruct_windows(generator, video, ends, window, opts.patch,
                                             offset if group[0] else 0)
         scores[group] = errors.double().numpy()
+        if error_maps is not None:
+            error_maps[group] = (recon.float() - video[group]).pow(2).mean(1).numpy()
         for j, t in enumerate(group):
             if keep and t in keep:
                 recons[t] = recon[j].float().numpy()
-    return VideoScores(causal_smooth(scores, opts.smooth), recons)
+    return VideoScores(causal_smooth(scores, opts.smooth), recons, error_maps)
 
 
 def first_input_frame(t: int, config: Config) -> int:

@@ -150,21 +150,21 @@ class _StepBatches(torch.utils.data.Dataset):
 
 
 def train(data: str | Path, out_dir: str | Path, config: Config | None, resume: bool = False,
-          overrides: list[str] | None = None, progress: bool = True) -> Path:
-    """Train on the training videos of `data`; returns the checkpoint path.
+          overrides: list[str] | None = None, progress: bool = True, scene: str | None = None) -> Path:
+    """Train on the training videos of `data` (of one scene, if given); returns the checkpoint path.
 
     Under torchrun every process runs this; each trains on its share of every batch
     (train.batch_size clips each) and rank 0 alone writes the run folder.
     """
     dist = setup()
     try:
-        return _train(data, Path(out_dir), config, resume, overrides, progress, dist)
+        return _train(data, Path(out_dir), config, resume, overrides, progress, dist, scene)
     finally:
         teardown(dist)
 
 
 def _train(data: str | Path, out_dir: Path, config: Config | None, resume: bool, overrides: list[str] | None,
-           progress: bool, dist: Dist) -> Path:
+           progress: bool, dist: Dist, scene: str | None = None) -> Path:
     ckpt_path = out_dir / "checkpoint.pt"
     payload = None
     if resume:
@@ -181,7 +181,7 @@ def _train(data: str | Path, out_dir: Path, config: Config | None, resume: bool,
         torch.set_num_threads(config.train.threads)
     progress = progress and dist.main
 
-    dataset = discover(data)
+    dataset = discover(data, scene=scene)
     if not dataset.train:
         raise UserError(f"no training videos under {data}")
     videos = _load_videos(dataset.train, config, progress)

@@ -2,7 +2,10 @@
 
 Layouts recognised, by what ROOT contains:
   frame folders   training/frames/<video>/<n>.jpg, testing/frames/<video>/..., *.mat (cell `gt`) or *.m
-  UCSD original   [UCSDpedN/]Train/Train001/*.tif, Test/Test001/*.tif, UCSDpedN.m
+  UCSD original   [UCSDpedN/]Train/Train001/*.tif, Test/Test001/*.tif, UCSDpedN.m, Test001_gt/ pixel masks
+  CUHK Avenue     training_videos/*.avi, testing_videos/*.avi, testing_label_mask/N_label.mat (volLabel)
+  ShanghaiTech    training/videos/*.avi, testing/frames/<scene>_<video>/, testing/test_frame_mask/*.npy,
+                  testing/test_pixel_mask/*.npy; `scene` keeps one scene
   video files     training/*.avi|mp4, testing/*.avi|mp4 (ground truth as above, optional)
   plain folder    video files, frame folders or frames directly: used for training and testing
                   alike, without labels
@@ -13,9 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import UserError
 from .frames import VIDEO_EXTENSIONS, VideoRef, image_files, natural_key
-from .groundtruth import Ranges, read_ground_truth
+from .groundtruth import Ranges, read_frame_mask, read_ground_truth
+from .masks import PixelMasks
+
+FrameTruth = Ranges | np.ndarray | PixelMasks  # see groundtruth.frame_labels
 
 
 @dataclass
@@ -24,7 +32,8 @@ class Dataset:
     layout: str
     train: list[VideoRef]
     test: list[VideoRef]
-    ground_truth: list[Ranges] | None  # one entry per test video, or None (no labels)
+    ground_truth: list[FrameTruth] | None  # one entry per test video, or None (no labels)
+    pixel_masks: list[PixelMasks | None] | None = None  # per test video, where the layout has them
 
 
 def _videos_in(folder: Path, skip_suffix: str = "_gt") -> list[VideoRef]:
@@ -59,7 +68,41 @@ def _ucsd_root(root: Path) -> Path | None:
     return None
 
 
-def discover(root: str | Path, ground_truth: str | Path | None = None) -> Dataset:
+def _avenue(root: Path) -> tuple[list[VideoRef], list[VideoRef], list[PixelMasks] | None]:
+    train = _videos_in(root / "training_videos") if (root / "training_videos").is_dir() else []
+    test = _videos_in(root / "testing_videos") if (root / "testing_videos").is_dir() else []
+    mask_dir = root / "testing_label_mask"
+    if not mask_dir.is_dir():
+        return train, test, None
+    masks = []
+    for video in test:
+        path = mask_dir / f"{int(video.name) if video.name.isdigit() else video.name}_label.mat"
+        if not path.is_file():
+            raise UserError(f"Avenue ground truth missing for test video {video.name}: {path}")
+        masks.append(PixelMasks(path))
+    return train, test, masks
+
+
+def _shanghaitech(root: Path) -> tuple[list[VideoRef], list[VideoRef], list[np.ndarray], list[PixelMasks | None]]:
+    train_dir = root / "training" / ("videos" if (root / "training" / "videos").is_dir() else "frames")
+    train = _videos_in(train_dir) if train_dir.is_dir() else []
+    test = _videos_in(root / "testing" / "frames") if (root / "testing" / "frames").is_dir() else []
+    truth, masks = [], []
+    for video in test:
+        path = root / "testing" / "test_frame_mask" / f"{video.name}.npy"
+        if not path.is_file():
+            raise UserError(f"ShanghaiTech frame labels missing for test video {video.name}: {path}")
+        truth.append(read_frame_mask(path))
+        pixel = root / "testing" / "test_pixel_mask" / f"{video.name}.npy"
+        masks.append(PixelMasks(pixel) if pixel.is_file() else None)
+    return train, test, truth, masks
+
+
+def _in_scene(videos: list[VideoRef], scene: str) -> list[bool]:
+    return [v.name.split("_")[0] == scene for v in videos]
+
+
+def discover(root: str | Path, ground_truth: str | Path | None = None, scene: str | None = None) -> Dataset:
     root = Path(root)
     if not root.exists():
         raise UserError(f"data path not found: {root}")
@@ -70,8 +113,19 @@ def discover(root: str | Path, ground_truth: str | Path | None = None) -> Datase
         return Dataset(root, "video file", [video], [video], None)
 
     gt_path: Path | None = Path(ground_truth) if ground_truth else None
+    truth: list | None = None
+    pixel_masks: list | None = None
     ucsd = _ucsd_root(root)
-    if (root / "training").is_dir() or (root / "testing").is_dir():
+    if (root / "training_videos").is_dir() or (root / "testing_videos").is_dir():
+        train, test, pixel_masks = _avenue(root)
+        layout = "Avenue"
+        truth = list(pixel_masks) if pixel_masks is not None and gt_path is None else None
+        gt_path = gt_path or (None if truth is not None else _find_ground_truth(root))
+    elif (root / "testing" / "test_frame_mask").is_dir():
+        train, test, frame_truth, pixel_masks = _shanghaitech(root)
+        layout = "ShanghaiTech"
+        truth = frame_truth if gt_path is None else None
+    elif (root / "training").is_dir() or (root / "testing").is_dir():
         def split(name: str) -> list[VideoRef]:
             folder = root / name
             for sub in ("frames", "videos"):
@@ -85,6 +139,10 @@ def discover(root: str | Path, ground_truth: str | Path | None = None) -> Datase
         train, test = _videos_in(ucsd / "Train"), _videos_in(ucsd / "Test")
         layout = "UCSD"
         gt_path = gt_path or _find_ground_truth(ucsd / "Test", ucsd)
+        masks = [ucsd / "Test" / f"{v.name}_gt" for v in test]
+        pixel_masks = [PixelMasks(m) if m.is_dir() else None for m in masks]
+        if not any(pixel_masks):
+            pixel_masks = None
     else:
         if image_files(root):
             train = test = [VideoRef(root.name, root)]
@@ -94,9 +152,17 @@ def discover(root: str | Path, ground_truth: str | Path | None = None) -> Datase
 
     if not train and not test:
         raise UserError(f"no videos found under {root} (expected frame folders or video files)")
-    labels = read_ground_truth(gt_path) if gt_path else None
-    if labels is not None and len(labels) != len(test):
-        raise UserError(f"ground truth {gt_path} lists {len(labels)} videos, "
+    if truth is None and gt_path:
+        truth = read_ground_truth(gt_path)
+    if truth is not None and len(truth) != len(test):
+        raise UserError(f"ground truth {gt_path or root} lists {len(truth)} videos, "
                         f"but {root} has {len(test)} test videos")
-    return Dataset(root, layout, train, test, labels)
-
+    if scene is not None:
+        keep = _in_scene(test, scene)
+        train = [v for v, k in zip(train, _in_scene(train, scene)) if k]
+        test = [v for v, k in zip(test, keep) if k]
+        truth = [t for t, k in zip(truth, keep) if k] if truth is not None else None
+        pixel_masks = [m for m, k in zip(pixel_masks, keep) if k] if pixel_masks is not None else None
+        if not train and not test:
+            raise UserError(f"no videos of scene {scene} under {root} (names look like <scene>_<video>)")
+    return Dataset(root, layout, train, test, truth, pixel_masks)

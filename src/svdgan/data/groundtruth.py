@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
+from .masks import PixelMasks
 
 Ranges = list[tuple[int, int]]  # 1-based, inclusive
 
@@ -81,6 +82,33 @@ def labels_from_ranges(ranges: Ranges, n_frames: int, zero_based: bool = False,
                             f"but the video has {n_frames} frames")
         labels[start - offset:end - offset + 1] = True
     return labels
+
+
+def frame_labels(truth: Ranges | np.ndarray | PixelMasks, n_frames: int, video: str = "") -> np.ndarray:
+    """Boolean label per frame from any form of frame-level ground truth: 1-based ranges, a
+    per-frame 0/1 array (ShanghaiTech's test_frame_mask), or pixel masks (any pixel set)."""
+    if isinstance(truth, PixelMasks):
+        masks = truth.load()
+        if len(masks) != n_frames:
+            raise UserError(f"pixel masks for video {video} hold {len(masks)} frames, the video {n_frames} frames")
+        return masks.reshape(len(masks), -1).any(1)
+    if isinstance(truth, np.ndarray):
+        if truth.ndim != 1 or len(truth) != n_frames:
+            raise UserError(f"ground truth for video {video} has {truth.size} frame labels, "
+                            f"the video {n_frames} frames")
+        return truth.astype(bool)
+    return labels_from_ranges(truth, n_frames, video=video)
+
+
+def read_frame_mask(path: Path) -> np.ndarray:
+    """A per-frame 0/1 label array stored as .npy (ShanghaiTech)."""
+    try:
+        labels = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot read frame labels {path}: {str(exc).splitlines()[0][:200]}") from None
+    if labels.ndim != 1 or not np.isin(labels, (0, 1)).all():
+        raise UserError(f"frame labels {path} must be a 1-D array of 0 and 1")
+    return labels.astype(bool)
 
 
 def write_ground_truth(videos: list[Ranges], m_path: Path, mat_path: Path) -> None:
