@@ -62,6 +62,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError,
             AttributeError, TypeError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "weights only load failed" in reason.lower():  # torch's advice (weights_only=False) is unsafe
+            reason = "not a plain-weights file (corrupt, or a pickle that would run code; svdgan never runs it)"
         raise UserError(f"cannot load checkpoint {path}: {reason[:200]}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise UserError(f"{path} is not an svdgan checkpoint")

@@ -88,8 +88,14 @@ class VideoRef:
         files = image_files(self.path)
         if not files:
             raise UserError(f"frame folder {self.path} holds no images")
+        first = None
         for file in files:
-            yield read_image(file)
+            image = read_image(file)
+            first = first or image.shape
+            if image.shape != first:
+                raise UserError(f"frame {file} is {image.shape[1]}x{image.shape[0]}, "
+                                f"the video's first frame {first[1]}x{first[0]}: mixed frame sizes")
+            yield image
 
 
 def resize(frame: np.ndarray, size: int, channels: int) -> np.ndarray:
