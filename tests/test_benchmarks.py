@@ -25,7 +25,8 @@ def test_ped2_benchmark_writes_json_table_readme_and_weights(synthetic_dataset, 
     text = readme.read_text()
     assert "old table" not in text and "without the SVD loss" in text and text.endswith(f"{README_END}\nrest\n")
     assert (tmp_path / "weights" / "model.pt").exists()
-    # a rerun reuses the finished runs instead of training again
+    # a rerun of one row reuses its finished run instead of training again, and keeps the other rows
     before = (tmp_path / "runs" / "full" / "checkpoint.pt").stat().st_mtime_ns
     assert main(args[:-2] + ["--rows", "full"]) == 0
     assert (tmp_path / "runs" / "full" / "checkpoint.pt").stat().st_mtime_ns == before
+    assert [r["name"] for r in json.loads(out_json.read_text())["rows"]] == ["full", "no_svd", "score_patch"]

@@ -187,8 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("benchmark", help="frames per second and latency: windowed, exact and fast scoring")
-    p.add_argument("--checkpoint", help="model to time (default: weights/ped2.pt, else random weights)")
-    p.add_argument("--size", type=int, help="frame size for random weights (default 128)")
+    p.add_argument("--checkpoint", help="model to time (default: the paper's architecture, random weights)")
+    p.add_argument("--size", type=int, help="frame size of the paper's architecture (default 128)")
     p.add_argument("--frames", type=int, default=200, help="frames timed per mode")
     p.add_argument("--memory-frames", type=int, default=100_000, help="length of the memory test stream (0: skip)")
     p.add_argument("--json", help="write the figures here (e.g. benchmarks/results/realtime.json)")

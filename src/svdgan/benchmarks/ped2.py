@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..calibrate import calibrate
-from ..checkpoint import load_checkpoint
+from ..checkpoint import atomic_write, load_checkpoint
 from ..config import Config, config_from_dict, load_config
 from ..errors import UserError
 from ..evaluate import evaluate_checkpoint
@@ -106,36 +106,45 @@ def _labels(report: Path) -> list[tuple[str, np.ndarray]]:
     return [(name, np.array(lab, dtype=bool)) for name, lab in rows.items()]
 
 
-def run_benchmark(data: Path, recipe: Path, runs: Path, only: list[str] | None = None) -> dict[str, Any]:
-    results: dict[str, Any] = {"data": str(data), "recipe": str(recipe), "hardware": hardware(), "rows": []}
-    wall = time.perf_counter()
-    base = load_config(recipe)
-    first_model: Path | None = None
+def run_benchmark(data: Path, recipe: Path, runs: Path, only: list[str] | None = None,
+                  publish: Any = None) -> dict[str, Any]:
+    """Each row in turn; `publish(results)` after every row, so an interrupted run keeps its rows.
+    Rows already in `previous` results (same name) are replaced, others kept."""
+    results: dict[str, Any] = {"data": str(data), "recipe": str(recipe), "hardware": hardware(), "rows": [],
+                               "steps": load_config(recipe).train.steps}
     for row in ROWS:
         if only and row.name not in only:
             continue
         print(f"== {row.name}: {row.label}", file=sys.stderr, flush=True)
+        start = time.perf_counter()
         config = load_config(recipe, row.overrides)
         run_dir = runs / ("full" if row.score else row.name)
         payload = _train_row(data, run_dir, config)
         model = run_dir / (f"{row.name}.pt" if row.score else "model.pt")
         score = [f"score.patch={config.score.patch}", f"score.smooth={config.score.smooth}", *row.score]
         calibrate(run_dir / "checkpoint.pt", data, model, score, progress=False)
-        if row.name == "full":
-            first_model = model
         metrics = _score_row(model, data, runs / "reports" / row.name)
         cfg = config.model
         results["rows"].append({
             "name": row.name, "label": row.label, "overrides": row.overrides + row.score,
-            "parameters": parameter_counts(cfg)["generator"],
+            "model": str(model), "parameters": parameter_counts(cfg)["generator"],
             "gflops_per_frame": flops_per_frame(cfg)["causal_per_output_frame"] / 1e9,
             "steps": int(payload["step"]), "train_seconds": round(float(payload.get("train_seconds", 0.0)), 1),
-            **metrics})
+            **metrics, "row_wall_seconds": round(time.perf_counter() - start, 1)})
         print(json.dumps(results["rows"][-1]), file=sys.stderr, flush=True)
-    results["steps"] = base.train.steps
-    results["wall_seconds"] = round(time.perf_counter() - wall, 1)
-    results["shipped_model"] = str(first_model) if first_model else None
+        if publish is not None:
+            publish(results)
     return results
+
+
+def merge(previous: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """New rows replace the previous results' rows of the same name; the table keeps ROWS order."""
+    rows = {r["name"]: r for r in (previous or {}).get("rows", [])
+            if previous and previous.get("steps") == new["steps"]}
+    rows.update({r["name"]: r for r in new["rows"]})
+    order = [r.name for r in ROWS]
+    return {**new, "rows": sorted(rows.values(), key=lambda r: order.index(r["name"]) if r["name"] in order
+                                  else len(order))}
 
 
 def markdown_table(results: dict[str, Any]) -> str:
@@ -150,7 +159,8 @@ def markdown_table(results: dict[str, Any]) -> str:
     lines.append("")
     lines.append(f"{results['steps']} training steps per row on {hw['cpu']} ({hw['cores']} cores, "
                  f"torch {hw['torch']}, no GPU); all {results['rows'][0]['n_frames']} test frames. "
-                 "Score rows rescore the first row's weights.")
+                 "Score rows rescore the first row's weights. Training time: wall time of the run, "
+                 "resumed sessions added up.")
     return "\n".join(lines)
 
 
@@ -174,22 +184,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", nargs="*", help=f"a subset of: {' '.join(r.name for r in ROWS)}")
     parser.add_argument("--ship", type=Path, help="copy the first row's model here (e.g. weights/ped2.pt)")
     args = parser.parse_args(argv)
+    def publish(results: dict[str, Any]) -> None:
+        previous = json.loads(args.json.read_text()) if args.json.exists() else None
+        merged = merge(previous, results)
+        table = markdown_table(merged)
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(args.json, lambda tmp: tmp.write_text(json.dumps(merged, indent=2) + "\n"))
+        atomic_write(args.json.with_suffix(".md"), lambda tmp: tmp.write_text(table + "\n"))
+        update_readme(args.readme, table)
+        first = results["rows"][-1]
+        if args.ship and first["name"] == "full":
+            args.ship.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(args.ship, lambda tmp: shutil.copyfile(first["model"], tmp))
+            print(f"shipped {first['model']} as {args.ship}", file=sys.stderr)
+
     try:
-        results = run_benchmark(args.data, args.recipe, args.runs, args.rows)
+        run_benchmark(args.data, args.recipe, args.runs, args.rows, publish)
     except UserError as exc:
         print(f"svdgan: error: {exc}", file=sys.stderr)
         return 2
-    table = markdown_table(results)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2) + "\n")
-    args.json.with_suffix(".md").write_text(table + "\n")
-    print(table)
-    if update_readme(args.readme, table):
-        print(f"table written into {args.readme}", file=sys.stderr)
-    if args.ship and results["shipped_model"]:
-        args.ship.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(results["shipped_model"], args.ship)
-        print(f"shipped {results['shipped_model']} as {args.ship}", file=sys.stderr)
+    print(args.json.with_suffix(".md").read_text())
     return 0
 
 

@@ -1,6 +1,6 @@
 """Real-time scoring speed: the authors' windowed procedure, the exact and the fast streaming modes.
 
-    svdgan benchmark [--checkpoint CKPT] [--size 128] [--frames 200] [--json benchmarks/results/realtime.json]
+    svdgan benchmark [--checkpoint CKPT | --size 128] [--frames 200] [--json benchmarks/results/realtime.json]
 
 All three score the same frames, one stream, one frame at a time, in one run:
     windowed  the authors' test procedure: the whole T-frame window is generated for every output frame
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ..alerts import latency_summary
-from ..checkpoint import SHIPPED_WEIGHTS, load_generator
+from ..checkpoint import load_generator
 from ..config import Config
 from ..generator import Generator
 from ..info import count_flops
@@ -39,8 +39,8 @@ def _frames(n: int, config: Config, seed: int = 0) -> torch.Tensor:
 
 
 def _model(checkpoint: str | Path | None, size: int | None) -> tuple[Generator, Config, str]:
-    if checkpoint is None and SHIPPED_WEIGHTS.is_file() and size in (None, 128):
-        checkpoint = SHIPPED_WEIGHTS
+    """A checkpoint's model, or the paper's architecture (3 channels) with random weights:
+    the time per frame does not depend on the weights' values."""
     if checkpoint is not None:
         generator, config, _ = load_generator(checkpoint)
         return generator, config, str(checkpoint)
