@@ -15,7 +15,7 @@ def test_benchmark_writes_every_figure(tmp_path, capsys):
     r = json.loads(out.read_text())
     for mode in ("windowed", "exact", "fast"):
         assert r[f"{mode}_fps"] > 0 and set(r["latency_ms"][mode]) == {"mean", "var", "p50", "p99", "max"}
-        assert 0 < r["peak_fraction"][mode] and r["flops_per_frame"][mode] > 0
+        assert 0 < r["peak_fraction"][mode] and r["flops_per_frame"][mode] > 0 and r[f"{mode}_fps_bf16"] > 0
     # the windowed procedure decodes T frames per output frame, the streaming modes one
     assert r["flops_per_frame"]["windowed"] > 2 * r["flops_per_frame"]["exact"] > 2 * r["flops_per_frame"]["fast"]
     assert [p["frames"] for p in r["memory"]] == [4 * i for i in range(1, 11)]

@@ -59,7 +59,7 @@ def _cmd_detect(args: argparse.Namespace) -> None:
     from .detect import detect, format_summary
 
     summary = detect(args.sources, args.checkpoint, args.mode, args.threshold, args.min_frames, args.events,
-                     args.output, args.max_frames, args.threads, args.backend, args.onnx)
+                     args.output, args.max_frames, args.threads, args.backend, args.onnx, args.precision)
     print(format_summary(summary), file=sys.stderr)
 
 
@@ -178,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-frames", type=int, help="stop after this many frames in all")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--backend", default="torch", choices=["torch", "onnxruntime"])
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
+                   help="bf16: bfloat16 autocast (torch backend), faster on CPUs with AVX512-BF16")
     p.add_argument("--onnx", help="model from `svdgan export` for --backend onnxruntime (default: export now)")
     p.set_defaults(func=_cmd_detect)
 

@@ -93,7 +93,7 @@ def _batches(readers: list[_Reader]) -> Iterator[list[tuple[int, Frame, float]]]
 def detect(specs: list[str], checkpoint: str | Path | None = None, mode: str = "exact",
            threshold: float | None = None, min_frames: int = 3, events_path: str | Path | None = None,
            output: str | Path | None = None, max_frames: int | None = None, threads: int = 0,
-           backend: str = "torch", onnx_path: str | Path | None = None) -> dict[str, Any]:
+           backend: str = "torch", onnx_path: str | Path | None = None, precision: str = "fp32") -> dict[str, Any]:
     """Run detection until every source ends (or Ctrl-C); returns the summary."""
     if min_frames < 1:
         raise UserError("--min-frames must be at least 1")
@@ -107,14 +107,14 @@ def detect(specs: list[str], checkpoint: str | Path | None = None, mode: str = "
     threshold = 1.0 if threshold is None else threshold  # 1.0: the worst normal training frame
     sources = [open_source(spec) for spec in specs]
     with ExitStack() as temporary:
-        scorer = _scorer(generator, config, mode, backend, checkpoint, onnx_path, temporary)
+        scorer = _scorer(generator, config, mode, backend, checkpoint, onnx_path, temporary, precision)
         return _run(sources, scorer, config, stats, mode, threshold, min_frames, events_path, output, max_frames)
 
 
 def _scorer(generator: Any, config: Any, mode: str, backend: str, checkpoint: Path,
-            onnx_path: str | Path | None, temporary: ExitStack) -> Any:
+            onnx_path: str | Path | None, temporary: ExitStack, precision: str = "fp32") -> Any:
     if backend == "torch":
-        return StreamScorer(generator, config, mode)
+        return StreamScorer(generator, config, mode, precision)
     if backend != "onnxruntime":
         raise UserError("--backend must be torch or onnxruntime")
     if mode != "exact":

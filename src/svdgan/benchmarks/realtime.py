@@ -111,48 +111,59 @@ def memory_over_stream(frames: int, report_every: int = 10000) -> list[dict[str,
 
 
 def run(checkpoint: str | Path | None = None, size: int | None = None, n_frames: int = 200,
-        memory_frames: int = 100_000) -> dict[str, Any]:
+        memory_frames: int = 100_000, precisions: tuple[str, ...] = ("fp32", "bf16")) -> dict[str, Any]:
+    """fp32 figures under the names of the issue (windowed_fps, ...); bf16 autocast ones with a _bf16 suffix."""
     generator, config, source = _model(checkpoint, size)
+    torch.set_flush_denormal(True)
     clip_len = config.model.clip_len
     frames = _frames(n_frames + clip_len - 1, config)
     warm = frames[:clip_len + 2]
-    _time_windowed(generator, warm, clip_len)  # warm-up: allocator, kernels
     results: dict[str, Any] = {"model": source, "size": config.model.size, "clip_len": clip_len,
                                "frames_per_mode": n_frames, "hardware": hardware()}
-    times = {"windowed": _time_windowed(generator, frames, clip_len)}
-    for mode in ("exact", "fast"):
-        _time_stream(StreamScorer(generator, config, mode), warm)
-        times[mode] = _time_stream(StreamScorer(generator, config, mode), frames[:n_frames])
     with torch.inference_mode():
         windowed_flops = float(count_flops(lambda: generator.reconstruct(frames[None, :clip_len])))
     flops = {"windowed": windowed_flops, "exact": stream_flops(generator, config, "exact"),
              "fast": stream_flops(generator, config, "fast")}
     peak = conv_throughput()
-    for mode, seconds in times.items():
-        fps = len(seconds) / sum(seconds)
-        results[f"{mode}_fps"] = fps
-        results.setdefault("latency_ms", {})[mode] = latency_summary(seconds)
-        results.setdefault("flops_per_frame", {})[mode] = flops[mode]
-        results.setdefault("peak_fraction", {})[mode] = flops[mode] * fps / peak
     results["conv_peak_flops"] = peak
-    results["exact_over_windowed"] = results["exact_fps"] / results["windowed_fps"]
-    results["fast_over_windowed"] = results["fast_fps"] / results["windowed_fps"]
+    for precision in precisions:
+        suffix = "" if precision == "fp32" else f"_{precision}"
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+            _time_windowed(generator, warm, clip_len)  # warm-up: allocator, kernels
+            times = {"windowed": _time_windowed(generator, frames, clip_len)}
+        for mode in ("exact", "fast"):
+            _time_stream(StreamScorer(generator, config, mode, precision), warm)
+            times[mode] = _time_stream(StreamScorer(generator, config, mode, precision), frames[:n_frames])
+        for mode, seconds in times.items():
+            fps = len(seconds) / sum(seconds)
+            results[f"{mode}_fps{suffix}"] = fps
+            results.setdefault(f"latency_ms{suffix}", {})[mode] = latency_summary(seconds)
+            results.setdefault(f"peak_fraction{suffix}", {})[mode] = flops[mode] * fps / peak
+        results[f"exact_over_windowed{suffix}"] = results[f"exact_fps{suffix}"] / results[f"windowed_fps{suffix}"]
+        results[f"fast_over_windowed{suffix}"] = results[f"fast_fps{suffix}"] / results[f"windowed_fps{suffix}"]
+    results["flops_per_frame"] = flops
     if memory_frames:
         results["memory"] = memory_over_stream(memory_frames, max(memory_frames // 10, 1))
     return results
 
 
 def format_results(r: dict[str, Any]) -> str:
-    lines = [f"{r['model']}, {r['size']} px, T = {r['clip_len']}, {r['frames_per_mode']} frames per mode"]
-    for mode in ("windowed", "exact", "fast"):
-        lat = r["latency_ms"][mode]
-        lines.append(f"  {mode:<9}{r[f'{mode}_fps']:7.1f} frames/s  latency ms: mean {lat['mean']:.1f} "
-                     f"var {lat['var']:.2f} p50 {lat['p50']:.1f} p99 {lat['p99']:.1f} max {lat['max']:.1f}  "
-                     f"{r['flops_per_frame'][mode] / 1e9:.2f} GFLOP/frame, {r['peak_fraction'][mode]:.0%} of peak")
-    lines.append(f"  exact / windowed {r['exact_over_windowed']:.2f}x, fast / windowed {r['fast_over_windowed']:.2f}x; "
-                 f"conv peak {r['conv_peak_flops'] / 1e9:.0f} GFLOP/s")
+    lines = [f"{r['model']}, {r['size']} px, T = {r['clip_len']}, {r['frames_per_mode']} frames per mode; "
+             f"conv peak {r['conv_peak_flops'] / 1e9:.0f} GFLOP/s (fp32)"]
+    for suffix, name in (("", "fp32"), ("_bf16", "bf16 autocast")):
+        if f"windowed_fps{suffix}" not in r:
+            continue
+        lines.append(f"{name}:")
+        for mode in ("windowed", "exact", "fast"):
+            lat = r[f"latency_ms{suffix}"][mode]
+            lines.append(f"  {mode:<9}{r[f'{mode}_fps{suffix}']:7.1f} frames/s  latency ms: mean {lat['mean']:.1f} "
+                         f"var {lat['var']:.2f} p50 {lat['p50']:.1f} p99 {lat['p99']:.1f} max {lat['max']:.1f}  "
+                         f"{r['flops_per_frame'][mode] / 1e9:.2f} GFLOP/frame, "
+                         f"{r[f'peak_fraction{suffix}'][mode]:.0%} of peak")
+        lines.append(f"  exact / windowed {r[f'exact_over_windowed{suffix}']:.2f}x, "
+                     f"fast / windowed {r[f'fast_over_windowed{suffix}']:.2f}x")
     if r.get("memory"):
         first, last = r["memory"][0], r["memory"][-1]
-        lines.append(f"  memory: max RSS {first['max_rss_mb']:.0f} MB after {first['frames']} frames, "
+        lines.append(f"memory: max RSS {first['max_rss_mb']:.0f} MB after {first['frames']} frames, "
                      f"{last['max_rss_mb']:.0f} MB after {last['frames']}")
     return "\n".join(lines)
