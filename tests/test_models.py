@@ -50,3 +50,28 @@ def test_flops_are_counted(tiny_config):
     assert flops["clip"] > 0
     assert flops["per_frame"] * tiny_config.model.clip_len == flops["clip"]
     assert flops["causal_per_output_frame"] < flops["windowed_per_output_frame"]
+
+
+def test_folding_batch_norm_for_inference_keeps_the_function(tiny_config):
+    import copy
+
+    from svdgan.generator import fuse_for_inference
+
+    config = copy.deepcopy(tiny_config)
+    for separable in (True, False):
+        config.model.separable = separable
+        torch.manual_seed(0)
+        generator = Generator(config.model)
+        for module in generator.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):  # non-trivial statistics and affine terms
+                module.running_mean.uniform_(-0.3, 0.3)
+                module.running_var.uniform_(0.5, 2.0)
+                torch.nn.init.uniform_(module.weight, 0.5, 1.5)
+                torch.nn.init.uniform_(module.bias, -0.2, 0.2)
+        generator.eval()
+        fused = fuse_for_inference(generator)
+        x = torch.rand(2, config.model.clip_len, config.model.channels, config.model.size, config.model.size) * 2 - 1
+        with torch.no_grad():
+            torch.testing.assert_close(fused.reconstruct(x)[0], generator.reconstruct(x)[0], rtol=1e-4, atol=1e-5)
+        n_bn = sum(isinstance(m, torch.nn.BatchNorm2d) for m in fused.encoder.modules())
+        assert n_bn == len(config.model.lstm_channels)  # only the ConvLSTMs' batch norms remain

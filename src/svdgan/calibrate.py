@@ -48,5 +48,5 @@ def calibrate(checkpoint: str | Path, data: str | Path, out: str | Path, overrid
         raise UserError("--out must differ from --checkpoint (the training checkpoint stays resumable)")
     out.parent.mkdir(parents=True, exist_ok=True)
     save_checkpoint(out, {"config": config.to_dict(), "step": payload.get("step"), "score_stats": stats,
-                          "generator": generator.state_dict(), "calibrated_on": str(data)})
+                          "generator": payload["generator"], "calibrated_on": str(data)})
     return stats

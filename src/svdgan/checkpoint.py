@@ -14,7 +14,7 @@ import torch
 
 from .config import Config, config_from_dict
 from .errors import UserError
-from .generator import Generator
+from .generator import Generator, fuse_for_inference
 
 FORMAT = "svdgan-checkpoint/1"
 
@@ -71,7 +71,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 
 
 def load_generator(path: str | Path) -> tuple[Generator, Config, dict[str, Any]]:
-    """The generator of a checkpoint in eval mode, its config and the whole payload."""
+    """The generator of a checkpoint, ready for scoring (eval mode, batch norms folded), its config
+    and the whole payload (whose state dicts are the unfused ones)."""
     payload = load_checkpoint(path)
     try:
         config = config_from_dict(payload["config"])
@@ -80,5 +81,5 @@ def load_generator(path: str | Path) -> tuple[Generator, Config, dict[str, Any]]
     except (KeyError, RuntimeError, UserError) as exc:
         reason = str(exc).strip().splitlines()[0]
         raise UserError(f"checkpoint {path} does not match svdgan's model: {reason[:200]}") from None
-    generator.eval().to(memory_format=torch.channels_last)
+    generator = fuse_for_inference(generator).to(memory_format=torch.channels_last)
     return generator, config, payload

@@ -11,13 +11,14 @@ Shapes are for the default configuration (S = 128, T = 7):
 
 from __future__ import annotations
 
+import copy
 from typing import NamedTuple
 
 import torch
 from torch import nn
 
 from .config import ModelConfig
-from .layers import ConvLSTM, LSTMState, conv2d, per_frame, upconv2d
+from .layers import ConvLSTM, LSTMState, conv2d, fold_batch_norm, per_frame, upconv2d
 
 
 class FrameFeatures(NamedTuple):
@@ -36,7 +37,10 @@ class InplaceTanh(nn.Module):
     saves allocating (and page-faulting in) one more activation-sized tensor per layer."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.tanh_(x)
+        if x.requires_grad:
+            return torch.tanh_(x)
+        # Scoring: tanh(x) = 2 sigmoid(2x) - 1, equal to 2e-7 and 3x faster than torch's CPU tanh.
+        return x.mul_(2).sigmoid_().mul_(2).sub_(1)
 
 
 def _norm_act(channels: int, act: nn.Module) -> nn.Sequential:
@@ -137,3 +141,15 @@ class Generator(nn.Module):
         recon, latent = self.reconstruct(x)
         latent_recon, _ = self.encoder2(recon)
         return GeneratorOutput(recon, latent, latent_recon)
+
+
+def fuse_for_inference(generator: Generator) -> Generator:
+    """An eval-mode copy with each per-frame convolution's batch norm folded into it (the same
+    function; not for training). The ConvLSTMs' batch norms stay: a nonlinearity lies between."""
+    fused = copy.deepcopy(generator).eval()
+    blocks = [fused.encoder.conv1, fused.encoder.conv2, fused.decoder.up1, fused.decoder.up2, fused.decoder.up3]
+    for block in blocks:  # nn.Sequential(conv, nn.Sequential(batch norm, activation))
+        conv, (bn, act) = block[0], block[1]
+        fold_batch_norm(conv, bn)
+        block[1] = nn.Sequential(act)
+    return fused

@@ -22,7 +22,7 @@ import torch
 from ..alerts import latency_summary
 from ..checkpoint import load_generator
 from ..config import Config
-from ..generator import Generator
+from ..generator import Generator, fuse_for_inference
 from ..info import count_flops
 from ..stream import StreamScorer
 from .machine import hardware
@@ -47,7 +47,7 @@ def _model(checkpoint: str | Path | None, size: int | None) -> tuple[Generator, 
     config = Config()
     config.model.size = size or 128
     torch.manual_seed(0)
-    generator = Generator(config.model).eval().to(memory_format=torch.channels_last)
+    generator = fuse_for_inference(Generator(config.model)).to(memory_format=torch.channels_last)
     return generator, config, "random weights (the paper's architecture)"
 
 
