@@ -12,12 +12,13 @@ def test_ped2_benchmark_writes_json_table_readme_and_weights(synthetic_dataset, 
     readme.write_text(f"intro\n{README_START}\nold table\n{README_END}\nrest\n")
     out_json = tmp_path / "results" / "ped2.json"
     args = ["--data", str(synthetic_dataset), "--recipe", str(TINY), "--runs", str(tmp_path / "runs"),
-            "--json", str(out_json), "--readme", str(readme), "--rows", "full", "no_svd", "score_patch",
+            "--json", str(out_json), "--readme", str(readme), "--rows", "full", "no_svd", "score_patch", "copy_previous",
             "--ship", str(tmp_path / "weights" / "model.pt")]
     assert main(args) == 0
     results = json.loads(out_json.read_text())
-    assert [r["name"] for r in results["rows"]] == ["full", "no_svd", "score_patch"]
-    full, no_svd, patch = results["rows"]
+    assert [r["name"] for r in results["rows"]] == ["full", "no_svd", "score_patch", "copy_previous"]
+    full, no_svd, patch, copy = results["rows"]
+    assert copy["parameters"] == 0 and 0 <= copy["micro_auc_train"] <= 1 and copy["n_frames"] == full["n_frames"]
     assert full["steps"] == no_svd["steps"] == 6 and full["parameters"] > 0 and full["gflops_per_frame"] > 0
     assert 0 <= full["micro_auc_train"] <= 1 and 0 <= full["micro_auc_video"] <= 1
     assert no_svd["overrides"] == ["loss.svd=0"] and patch["score"]["patch"] == 16
@@ -29,4 +30,5 @@ def test_ped2_benchmark_writes_json_table_readme_and_weights(synthetic_dataset, 
     before = (tmp_path / "runs" / "full" / "checkpoint.pt").stat().st_mtime_ns
     assert main(args[:-2] + ["--rows", "full"]) == 0
     assert (tmp_path / "runs" / "full" / "checkpoint.pt").stat().st_mtime_ns == before
-    assert [r["name"] for r in json.loads(out_json.read_text())["rows"]] == ["full", "no_svd", "score_patch"]
+    assert [r["name"] for r in json.loads(out_json.read_text())["rows"]] == [
+        "full", "no_svd", "score_patch", "copy_previous"]

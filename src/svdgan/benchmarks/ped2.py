@@ -21,16 +21,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from ..calibrate import calibrate
 from ..checkpoint import atomic_write, load_checkpoint
 from ..config import Config, config_from_dict, load_config
+from ..data.datasets import discover
+from ..data.frames import load_video, to_model_range
+from ..data.groundtruth import frame_labels
 from ..errors import UserError
 from ..evaluate import evaluate_checkpoint
 from ..info import flops_per_frame, parameter_counts
 from ..metrics import evaluate as compute_metrics
 from ..scorefiles import read_scores
-from ..scoring import normalize
+from ..scoring import causal_smooth, frame_errors, normalize
 from ..train import train
 from .machine import hardware
 
@@ -43,6 +47,7 @@ class Row:
     label: str  # table row
     overrides: list[str] = field(default_factory=list)  # on top of the recipe
     score: list[str] = field(default_factory=list)  # score options, rescoring the first row's weights
+    baseline: bool = False  # no model at all: frame t-1 stands in for the generated frame t
 
 
 ROWS = [
@@ -55,7 +60,30 @@ ROWS = [
     Row("svd_rank_32", "SVD rank 32", ["loss.svd_rank=32"]),
     Row("score_mean", "score: frame mean squared error (paper)", score=["score.patch=0", "score.smooth=1"]),
     Row("score_patch", "score: worst 16x16 patch, no smoothing", score=["score.patch=16", "score.smooth=1"]),
+    Row("copy_previous", "no model: frame t-1 as the prediction of frame t (recipe's score options)",
+        baseline=True),
 ]
+
+
+def baseline_metrics(data: Path, config: Config) -> dict[str, Any]:
+    """The frame-difference detector: what a predictor that learned nothing but 'copy' scores."""
+    dataset = discover(data)
+    if dataset.ground_truth is None:
+        raise UserError(f"{data} has no ground truth")
+    start = time.perf_counter()
+    rows = []
+    for video, truth in zip(dataset.test, dataset.ground_truth):
+        frames = to_model_range(load_video(video, config.model.size, config.model.channels))
+        previous = torch.cat([frames[:1], frames[:-1]])  # frame 0 from itself, as the models
+        scores = causal_smooth(frame_errors(previous, frames, config.score.patch).double().numpy(),
+                               config.score.smooth)
+        rows.append((video.name, scores, frame_labels(truth, len(frames), video.name)))
+    raw = compute_metrics(rows, "none")
+    video = compute_metrics([(n, normalize(s, "video"), lab) for n, s, lab in rows], "video")
+    return {"micro_auc_train": raw["micro_auc"], "micro_auc_video": video["micro_auc"],
+            "macro_auc": raw["macro_auc"], "eer_train": raw["eer"], "eer_video": video["eer"],
+            "n_frames": raw["n_frames"], "score": {"patch": config.score.patch, "smooth": config.score.smooth},
+            "eval_seconds": round(time.perf_counter() - start, 1)}
 
 
 def _train_row(data: Path, run_dir: Path, config: Config) -> dict[str, Any]:
@@ -118,6 +146,14 @@ def run_benchmark(data: Path, recipe: Path, runs: Path, only: list[str] | None =
         print(f"== {row.name}: {row.label}", file=sys.stderr, flush=True)
         start = time.perf_counter()
         config = load_config(recipe, row.overrides)
+        if row.baseline:
+            results["rows"].append({"name": row.name, "label": row.label, "overrides": [], "model": None,
+                                    "parameters": 0, "gflops_per_frame": 0.0, "steps": 0, "train_seconds": 0.0,
+                                    **baseline_metrics(data, config),
+                                    "row_wall_seconds": round(time.perf_counter() - start, 1)})
+            if publish is not None:
+                publish(results)
+            continue
         run_dir = runs / ("full" if row.score else row.name)
         payload = _train_row(data, run_dir, config)
         model = run_dir / (f"{row.name}.pt" if row.score else "model.pt")
@@ -152,7 +188,7 @@ def markdown_table(results: dict[str, Any]) -> str:
     lines = ["| row | parameters | GFLOP/frame | training | micro AUC (train norm.) | micro AUC (video norm.) "
              "| macro AUC | EER (train norm.) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results["rows"]:
-        minutes = f"{r['train_seconds'] / 60:.0f} min" if r["train_seconds"] else "n/a"
+        minutes = f"{r['train_seconds'] / 60:.0f} min" if r["train_seconds"] else "none"
         lines.append(f"| {r['label']} | {r['parameters']:,} | {r['gflops_per_frame']:.2f} | {minutes} "
                      f"| {r['micro_auc_train']:.4f} | {r['micro_auc_video']:.4f} | {r['macro_auc']:.4f} "
                      f"| {r['eer_train']:.4f} |")
