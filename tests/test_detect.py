@@ -77,3 +77,17 @@ def test_detect_bad_input(model, synthetic_dataset, tmp_path, capsys, extra, mes
         args += [str(tmp_path / e) if e.endswith(".gif") else e for e in extra]
     code, _, err = run(args, capsys)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_evaluate_fast_mode_equals_fast_detection(model, synthetic_dataset, tmp_path, capsys):
+    report = tmp_path / "report"
+    assert run(["evaluate", "--checkpoint", model, "--data", synthetic_dataset, "--out", report,
+                "--normalize", "train", "--mode", "fast", "--quiet"], capsys)[0] == 0
+    with open(report / "scores.csv") as f:
+        offline = [float(r["score"]) for r in csv.DictReader(f) if r["video"] == "02"]
+    events = tmp_path / "events.jsonl"
+    assert run(["detect", synthetic_dataset / "testing" / "frames" / "02", "--checkpoint", model, "--mode", "fast",
+                "--events", events], capsys)[0] == 0
+    streamed = [json.loads(line)["score"] for line in events.read_text().splitlines()]
+    np.testing.assert_allclose(streamed, offline, rtol=1e-5, atol=1e-5)
+    assert json.loads((report / "metrics.json").read_text())["mode"] == "fast"

@@ -41,8 +41,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 
     metrics = evaluate_checkpoint(default_checkpoint(args.checkpoint), args.data, args.out, args.normalize,
                                   args.ground_truth, progress=not args.quiet, overrides=args.set,
-                                  scene=args.scene)
-    summary = {k: metrics.get(k) for k in ("micro_auc", "macro_auc", "eer", "n_frames", "normalize")}
+                                  scene=args.scene, mode=args.mode)
+    summary = {k: metrics.get(k) for k in ("micro_auc", "macro_auc", "eer", "n_frames", "normalize", "mode")}
     print(json.dumps(summary))
     print(f"report written to {args.out}")
 
@@ -149,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="video: min-max per test video (paper); train: training statistics (causal)")
     p.add_argument("--ground-truth", help="ground truth file, if not found in the dataset root")
     p.add_argument("--scene", help="ShanghaiTech: evaluate one scene only (e.g. 01)")
+    p.add_argument("--mode", default="exact", choices=["exact", "fast"],
+                   help="fast: score as `svdgan detect --mode fast` (ConvLSTM state carried over the video)")
     p.add_argument("--set", action="append", default=[], metavar="score.KEY=VALUE",
                    help="score option, e.g. --set score.patch=16 (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

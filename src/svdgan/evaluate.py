@@ -21,6 +21,7 @@ from .metrics import PixelScores
 from .metrics import evaluate as compute_metrics
 from .scorefiles import write_scores_csv
 from .scoring import NORMALIZATIONS, first_input_frame, normalize, score_video, stats_match
+from .stream import StreamScorer, stream_video
 
 GRID_VIDEOS = 3  # videos that contribute rows to the reconstruction grid
 
@@ -28,8 +29,10 @@ GRID_VIDEOS = 3  # videos that contribute rows to the reconstruction grid
 def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, out_dir: str | Path,
                         normalize_mode: str = "video", ground_truth: str | Path | None = None,
                         progress: bool = True, overrides: list[str] | None = None,
-                        scene: str | None = None) -> dict[str, Any]:
+                        scene: str | None = None, mode: str = "exact") -> dict[str, Any]:
     """Writes scores.csv, metrics.json (when labels exist) and the plots; returns the metrics."""
+    if mode not in ("exact", "fast"):
+        raise UserError("--mode must be exact or fast")
     if normalize_mode not in NORMALIZATIONS:
         raise UserError(f"--normalize must be one of {', '.join(NORMALIZATIONS)}")
     generator, config, payload = load_generator(checkpoint)
@@ -53,9 +56,12 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, out_dir: str |
         labels = None
         if dataset.ground_truth is not None:
             labels = frame_labels(dataset.ground_truth[i], len(frames), video=video.name)
-        masks = dataset.pixel_masks[i] if dataset.pixel_masks else None
-        scored = score_video(generator, frames, config, maps=masks is not None)
-        raw = scored.scores
+        masks = dataset.pixel_masks[i] if dataset.pixel_masks and mode == "exact" else None
+        if mode == "fast":  # as `svdgan detect --mode fast` scores a stream
+            raw = stream_video(StreamScorer(generator, config, "fast"), frames)
+        else:
+            scored = score_video(generator, frames, config, maps=masks is not None)
+            raw = scored.scores
         if masks is not None:
             pixels.add(scored.maps, masks.at_size(len(frames), config.model.size, video.name))
         scores = normalize(raw, normalize_mode, stats)
@@ -84,6 +90,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, out_dir: str |
         atomic_write(out_dir / "roc.png", lambda tmp: plots.plot_roc(
             tmp, all_scores, all_labels, metrics["micro_auc"], metrics["eer"]))
     metrics["checkpoint"] = str(checkpoint)
+    metrics["mode"] = mode
     metrics["score"] = {"patch": config.score.patch, "smooth": config.score.smooth}
     metrics["data"] = str(data)
     metrics["layout"] = dataset.layout

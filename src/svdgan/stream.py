@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from .config import Config
+from .data.frames import to_model_range
 from .generator import FrameFeatures, Generator
 from .layers import LSTMState
 from .scoring import frame_errors
@@ -137,3 +138,14 @@ class StreamScorer:
             latents.append(st.last_latent if prev else now)
             st.last_latent = now
         return torch.cat(latents)
+
+
+def stream_video(scorer: StreamScorer, frames: np.ndarray) -> np.ndarray:
+    """Scores of a whole video, frames (N, C, S, S) uint8, pushed one at a time as a new stream."""
+
+
+    stream = max(scorer.streams, default=-1) + 1
+    video = to_model_range(frames)
+    scores = np.array([scorer.push(video[t:t + 1], [stream]).scores[0] for t in range(len(video))])
+    scorer.reset(stream)
+    return scores
