@@ -103,8 +103,18 @@ def stream_flops(generator: Generator, config: Config, mode: str) -> float:
     return float(count_flops(lambda: scorer.push(frames[-1:])))
 
 
+def resident_mb() -> float:
+    """This process's resident memory now (not its peak, which earlier work may have set)."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # peak, where /proc is missing
+
+
 def memory_over_stream(frames: int, report_every: int = 10000) -> list[dict[str, float]]:
-    """Peak resident memory while a narrow 32 px model streams `frames` synthetic frames (fast mode)."""
+    """Resident memory while a narrow 32 px model streams `frames` synthetic frames (fast mode)."""
     config = Config()
     config.model.size, config.model.conv1_channels, config.model.conv2_channels = 32, 8, 8
     config.model.lstm_channels, config.model.decoder_channels = (8, 8), 8
@@ -115,7 +125,7 @@ def memory_over_stream(frames: int, report_every: int = 10000) -> list[dict[str,
     for t in range(frames):
         scorer.push(clip[t % 64:t % 64 + 1])
         if (t + 1) % report_every == 0 or t + 1 == frames:
-            points.append({"frames": t + 1, "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+            points.append({"frames": t + 1, "rss_mb": resident_mb()})
     return points
 
 
@@ -176,6 +186,6 @@ def format_results(r: dict[str, Any]) -> str:
                      f"fast / windowed {r[f'fast_over_windowed{suffix}']:.2f}x")
     if r.get("memory"):
         first, last = r["memory"][0], r["memory"][-1]
-        lines.append(f"memory: max RSS {first['max_rss_mb']:.0f} MB after {first['frames']} frames, "
-                     f"{last['max_rss_mb']:.0f} MB after {last['frames']}")
+        lines.append(f"memory: resident {first['rss_mb']:.0f} MB after {first['frames']} frames, "
+                     f"{last['rss_mb']:.0f} MB after {last['frames']}")
     return "\n".join(lines)
