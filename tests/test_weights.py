@@ -1,0 +1,19 @@
+"""The shipped model file: small, plain weights, statistics that match its score options."""
+
+import pytest
+import torch
+
+from svdgan.checkpoint import SHIPPED_WEIGHTS, load_generator
+from svdgan.scoring import stats_match
+
+
+@pytest.mark.skipif(not SHIPPED_WEIGHTS.is_file(), reason="weights/ped2.pt not in this checkout")
+def test_shipped_weights_load_safely_and_are_ready_to_score():
+    assert SHIPPED_WEIGHTS.stat().st_size <= 25 * 2**20
+    payload = torch.load(SHIPPED_WEIGHTS, weights_only=True)
+    assert "discriminator" not in payload and "opt_g" not in payload  # a scoring model, not a training state
+    generator, config, payload = load_generator(SHIPPED_WEIGHTS)
+    assert stats_match(payload["score_stats"], config) and payload["score_stats"]["n"] >= 800
+    frames = torch.zeros(1, config.model.clip_len, config.model.channels, config.model.size, config.model.size)
+    with torch.inference_mode():
+        assert generator.reconstruct(frames)[0].shape == frames.shape
