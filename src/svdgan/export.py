@@ -21,8 +21,7 @@ from .config import Config
 from .errors import UserError
 from .generator import FrameFeatures, Generator
 from .layers import per_frame
-from .scoring import frame_errors
-from .stream import StreamResult
+from .stream import StreamResult, stream_result
 
 
 class WindowGenerator(nn.Module):
@@ -137,10 +136,4 @@ class OnnxStreamScorer:
             masks[i, t_len - len(window):] = 1
             st["frames"].append(frames[i].numpy())
         generated = torch.from_numpy(self.session.run(None, {"frames": windows, "mask": masks})[0])
-        errors = (generated - frames).pow(2).mean(1, keepdim=True)
-        raw = frame_errors(generated, frames, cfg.score.patch).double().numpy()
-        scores = np.empty(len(streams))
-        for i, st in enumerate(states):
-            st["recent"].append(float(raw[i]))
-            scores[i] = sum(st["recent"]) / len(st["recent"])
-        return StreamResult(scores, errors, generated)
+        return stream_result(generated, frames, [st["recent"] for st in states], cfg.score.patch)

@@ -31,6 +31,18 @@ class StreamResult(NamedTuple):
     recon: torch.Tensor  # (B, C, S, S) generated frames in [-1, 1]
 
 
+def stream_result(generated: torch.Tensor, frames: torch.Tensor, recent: list[deque[float]],
+                  patch: int) -> StreamResult:
+    """Errors of the generated frames, each stream's score smoothed over its `recent` raw scores."""
+    errors = (generated.float() - frames.float()).pow(2).mean(1, keepdim=True)
+    raw = frame_errors(generated, frames, patch).double().numpy()
+    scores = np.empty(len(recent))
+    for i, history in enumerate(recent):
+        history.append(float(raw[i]))
+        scores[i] = sum(history) / len(history)
+    return StreamResult(scores, errors, generated)
+
+
 class _Stream:
     """What one stream carries between frames."""
 
@@ -88,13 +100,7 @@ class StreamScorer:
         for i, (st, new) in enumerate(zip(states, newest)):
             st.last, st.last_frame = new, frames[i:i + 1]
             st.count += 1
-        errors = (recon.float() - frames.float()).pow(2).mean(1, keepdim=True)
-        raw = frame_errors(recon, frames, cfg.score.patch).double().numpy()
-        scores = np.empty(len(states))
-        for i, st in enumerate(states):
-            st.recent.append(float(raw[i]))
-            scores[i] = sum(st.recent) / len(st.recent)
-        return StreamResult(scores, errors, recon)
+        return stream_result(recon, frames, [st.recent for st in states], cfg.score.patch)
 
     def _window_latents(self, states: list[_Stream], newest: list[FrameFeatures],
                         from_previous: list[bool]) -> torch.Tensor:
