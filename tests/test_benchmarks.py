@@ -12,7 +12,8 @@ def test_ped2_benchmark_writes_json_table_readme_and_weights(synthetic_dataset, 
     readme.write_text(f"intro\n{README_START}\nold table\n{README_END}\nrest\n")
     out_json = tmp_path / "results" / "ped2.json"
     args = ["--data", str(synthetic_dataset), "--recipe", str(TINY), "--runs", str(tmp_path / "runs"),
-            "--json", str(out_json), "--readme", str(readme), "--rows", "full", "no_svd", "score_patch", "copy_previous",
+            "--json", str(out_json), "--readme", str(readme),
+            "--rows", "full", "no_svd", "score_patch", "copy_previous",
             "--ship", str(tmp_path / "weights" / "model.pt")]
     assert main(args) == 0
     results = json.loads(out_json.read_text())

@@ -13,7 +13,7 @@ def test_benchmark_writes_every_figure(tmp_path, capsys):
     out = tmp_path / "realtime.json"
     assert main(["benchmark", "--size", "32", "--frames", "16", "--memory-frames", "40", "--json", str(out)]) == 0
     r = json.loads(out.read_text())
-    for mode in ("windowed", "windowed_batch1", "exact", "fast"):
+    for mode in ("windowed", "windowed_batch1", "windowed_naive", "exact", "fast"):
         assert r[f"{mode}_fps"] > 0 and set(r["latency_ms"][mode]) == {"mean", "var", "p50", "p99", "max"}
         assert 0 < r["peak_fraction"][mode] and r["flops_per_frame"][mode] > 0 and r[f"{mode}_fps_bf16"] > 0
     # the windowed procedure decodes T frames per output frame, the streaming modes one

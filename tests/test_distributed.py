@@ -28,3 +28,29 @@ def test_two_process_training_is_sharded_logged_once_and_reproducible(synthetic_
     # resuming under torchrun continues the run
     c = torchrun(tmp_path / "a", synthetic_dataset, "--resume", "--set", "train.steps=6")
     assert c["step"] == 6
+
+
+def test_on_a_gpu_machine_each_process_takes_its_local_gpu_and_nccl(monkeypatch):
+    """The GPU path without a GPU: what setup() asks of torch when CUDA is there (no device was
+    lent to this project's CI, so NCCL itself is not exercised here)."""
+    from svdgan import distributed
+
+    calls = {}
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda device: calls.setdefault("device", device))
+    monkeypatch.setattr(distributed.dist, "is_initialized", lambda: False)
+    monkeypatch.setattr(distributed.dist, "init_process_group", lambda backend: calls.setdefault("backend", backend))
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    d = distributed.setup()
+    assert d.device == torch.device("cuda", 1) == calls["device"]
+    assert calls["backend"] == "nccl" and d.rank == 1 and d.world == 2 and not d.main
+
+
+def test_training_models_are_channels_last(tiny_config):
+    from svdgan.train import Models
+
+    models = Models(tiny_config)
+    weights = [p for m in (models.generator, models.discriminator) for p in m.parameters() if p.dim() == 4]
+    assert weights and all(w.is_contiguous(memory_format=torch.channels_last) for w in weights)

@@ -4,8 +4,16 @@ import numpy as np
 import pytest
 import torch
 
-from svdgan.generator import Generator
-from svdgan.scoring import causal_smooth, first_input_frame, frame_errors, normalize, score_stats, score_video
+from svdgan.generator import Generator, fuse_for_inference
+from svdgan.scoring import (
+    causal_smooth,
+    first_input_frame,
+    frame_errors,
+    generate_windows,
+    normalize,
+    score_stats,
+    score_video,
+)
 
 
 @pytest.fixture
@@ -86,3 +94,22 @@ def test_score_options_apply_per_video(generator, tiny_config):
     smooth = score_video(generator, frames, with_options(tiny_config, smooth=3)).scores
     assert np.allclose(smooth, causal_smooth(plain, 3))
     assert (score_video(generator, frames, with_options(tiny_config, patch=8)).scores >= plain - 1e-7).all()
+
+
+@pytest.mark.parametrize("residual", [False, True])
+def test_generate_windows_is_the_whole_window_reconstruction(tiny_config, residual):
+    """The authors' procedure, computed with shared frame features and a frame-at-a-time decoder,
+    gives what reconstructing each stacked window whole gives."""
+    config = copy.deepcopy(tiny_config)
+    config.model.residual = residual
+    torch.manual_seed(0)
+    generator = fuse_for_inference(Generator(config.model))
+    cfg = config.model
+    frames = torch.rand(12, cfg.channels, cfg.size, cfg.size) * 2 - 1
+    ends = [cfg.clip_len - 1 + i for i in range(4)]
+    with torch.inference_mode():
+        whole, _ = generator.reconstruct(torch.stack([frames[t - cfg.clip_len + 1:t + 1] for t in ends]))
+    for chunk in (1, 3):
+        windows = generate_windows(generator, frames, ends, cfg.clip_len, chunk)
+        assert windows.shape == whole.shape
+        torch.testing.assert_close(windows, whole, atol=1e-5, rtol=1e-5)

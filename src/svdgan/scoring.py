@@ -68,6 +68,30 @@ def reconstruct_windows(generator: Generator, frames: torch.Tensor, ends: list[i
     return recon, frame_errors(recon, targets, patch)
 
 
+@torch.inference_mode()
+def generate_windows(generator: Generator, frames: torch.Tensor, ends: list[int], window: int,
+                     decode_chunk: int = 1) -> torch.Tensor:
+    """The authors' test procedure: every frame of each window [t-window+1, t], t in `ends`, is
+    generated; returns (B, window, C, S, S), equal to `generator.reconstruct` of the stacked windows.
+
+    Two ways of computing it with the same result: overlapping windows share their frames'
+    per-frame features (each frame encoded once), and the decoder runs one frame at a time, so
+    its 128x128 activations stay in the CPU cache instead of filling and faulting in memory
+    (1.3x faster on the 2-core CPU of the README)."""
+    first = ends[0] - window + 1
+    chunk = frames[first:ends[-1] + 1].contiguous(memory_format=torch.channels_last)
+    features = generator.encoder.frame_features(chunk)
+    steps = (torch.tensor(ends) - first)[:, None] + torch.arange(-window + 1, 1)[None, :]  # (B, window)
+    latent, _ = generator.encoder.temporal(features.skip2[steps])  # (B, window, Cz, s, s)
+    latent, steps = latent.flatten(0, 1), steps.flatten()
+    outputs = []
+    for i in range(0, len(steps), decode_chunk):
+        idx = steps[i:i + decode_chunk]
+        skips = FrameFeatures(features.skip1[idx], features.skip2[idx])
+        outputs.append(generator.decode(latent[i:i + decode_chunk], skips, chunk[idx]))
+    return torch.cat(outputs).unflatten(0, (len(ends), window))
+
+
 def window_end(t: int, offset: int) -> int:
     """Last input frame for frame t. Frame 0 has no past when predicting: it is generated from itself."""
     return max(t - offset, 0)

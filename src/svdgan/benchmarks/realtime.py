@@ -4,7 +4,8 @@
 
 All three score the same frames, one stream, one frame at a time, in one run:
     windowed  the authors' test procedure: the whole T-frame window is generated for every output
-              frame, 8 windows per forward pass (windowed_batch1: one at a time)
+              frame, 8 windows per forward pass (windowed_batch1: one at a time; windowed_naive:
+              8 at a time, each window encoded and decoded whole as a line-by-line port would)
     exact     svdgan's streaming exact mode (scores equal `svdgan evaluate`'s)
     fast      svdgan's streaming fast mode (the ConvLSTM state is carried)
 and a long synthetic stream shows that memory stays flat.
@@ -26,6 +27,7 @@ from ..config import Config
 from ..errors import UserError
 from ..generator import Generator, fuse_for_inference
 from ..info import count_flops
+from ..scoring import generate_windows
 from ..stream import StreamScorer
 from .machine import hardware
 
@@ -56,16 +58,21 @@ def _model(checkpoint: str | Path | None, size: int | None) -> tuple[Generator, 
 
 
 @torch.inference_mode()
-def _time_windowed(generator: Generator, frames: torch.Tensor, clip_len: int, batch: int = 1) -> list[float]:
+def _time_windowed(generator: Generator, frames: torch.Tensor, clip_len: int, batch: int = 1,
+                   naive: bool = False) -> list[float]:
     """Seconds per output frame; with batch > 1, windows of consecutive frames go through the
     generator together (as the authors' offline test code does) and each frame is charged its
-    batch's time divided by the batch size."""
+    batch's time divided by the batch size. naive: each window encoded and decoded whole, as a
+    line-by-line port would (`generator.reconstruct`), instead of svdgan's `generate_windows`."""
     times = []
     ends = list(range(clip_len - 1, len(frames)))
     for i in range(0, len(ends) - batch + 1, batch):
-        windows = torch.stack([frames[t - clip_len + 1:t + 1] for t in ends[i:i + batch]])
+        group = ends[i:i + batch]
         start = time.perf_counter()
-        generator.reconstruct(windows)
+        if naive:
+            generator.reconstruct(torch.stack([frames[t - clip_len + 1:t + 1] for t in group]))
+        else:
+            generate_windows(generator, frames, group, clip_len)
         times += [(time.perf_counter() - start) / batch] * batch
     return times
 
@@ -143,7 +150,7 @@ def run(checkpoint: str | Path | None = None, size: int | None = None, n_frames:
                                "frames_per_mode": n_frames, "hardware": hardware()}
     with torch.inference_mode():
         windowed_flops = float(count_flops(lambda: generator.reconstruct(frames[None, :clip_len])))
-    flops = {"windowed": windowed_flops, "windowed_batch1": windowed_flops,
+    flops = {"windowed": windowed_flops, "windowed_batch1": windowed_flops, "windowed_naive": windowed_flops,
              "exact": stream_flops(generator, config, "exact"), "fast": stream_flops(generator, config, "fast")}
     peak = conv_throughput()
     results["conv_peak_flops"] = peak
@@ -152,7 +159,8 @@ def run(checkpoint: str | Path | None = None, size: int | None = None, n_frames:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
             _time_windowed(generator, frames[:clip_len + 2 * WINDOW_BATCH], clip_len, WINDOW_BATCH)  # warm-up
             times = {"windowed": _time_windowed(generator, frames, clip_len, WINDOW_BATCH),
-                     "windowed_batch1": _time_windowed(generator, frames, clip_len)}
+                     "windowed_batch1": _time_windowed(generator, frames, clip_len),
+                     "windowed_naive": _time_windowed(generator, frames, clip_len, WINDOW_BATCH, naive=True)}
         for mode in ("exact", "fast"):
             _time_stream(StreamScorer(generator, config, mode, precision), warm)
             times[mode] = _time_stream(StreamScorer(generator, config, mode, precision), frames[:n_frames])
@@ -176,7 +184,7 @@ def format_results(r: dict[str, Any]) -> str:
         if f"windowed_fps{suffix}" not in r:
             continue
         lines.append(f"{name}:")
-        for mode in ("windowed", "windowed_batch1", "exact", "fast"):
+        for mode in ("windowed", "windowed_batch1", "windowed_naive", "exact", "fast"):
             lat = r[f"latency_ms{suffix}"][mode]
             lines.append(f"  {mode:<16}{r[f'{mode}_fps{suffix}']:7.1f} frames/s  latency ms: mean {lat['mean']:.1f} "
                          f"var {lat['var']:.2f} p50 {lat['p50']:.1f} p99 {lat['p99']:.1f} max {lat['max']:.1f}  "
