@@ -77,6 +77,13 @@ def detect_empty_frame_folder(tmp: Path) -> list:
     return ["detect", tmp / "empty", "--checkpoint", tmp / "model.pt", "--events", tmp / "out"]
 
 
+def detect_unreadable_frames_only(tmp: Path) -> list:
+    (tmp / "broken").mkdir()
+    for i in range(3):
+        (tmp / "broken" / f"{i:03d}.png").write_bytes(b"not a png")
+    return ["detect", tmp / "broken", "--checkpoint", tmp / "model.pt", "--events", tmp / "out"]
+
+
 def export_bad_checkpoint(tmp: Path) -> list:
     (tmp / "bad.pt").write_bytes(b"\x80\x04not a zip")
     return ["export", "--checkpoint", tmp / "bad.pt", "--onnx", tmp / "out"]
@@ -99,7 +106,8 @@ def non_ascii_missing_path(tmp: Path) -> list:
 
 CASES = [one_frame_videos, mixed_frame_sizes, zero_byte_frame, corrupt_video, label_array_too_short,
          label_array_not_binary, pickled_label_array, detect_into_missing_folder, detect_empty_frame_folder,
-         export_bad_checkpoint, metrics_of_a_missing_score_column, calibrate_on_nothing, non_ascii_missing_path]
+         detect_unreadable_frames_only, export_bad_checkpoint, metrics_of_a_missing_score_column,
+         calibrate_on_nothing, non_ascii_missing_path]
 
 
 @pytest.fixture(scope="module")

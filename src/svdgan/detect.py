@@ -184,6 +184,8 @@ def _run(sources: list[Source], scorer: Any, config: Any, stats: dict, mode: str
                            for s, c, a, r in zip(sources, counts, anomalous, readers)],
                "interrupted": interrupted}
     if errors and not sum(counts):
+        if events_path and Path(events_path).stat().st_size == 0:
+            Path(events_path).unlink()  # nothing was scored: leave no empty events file behind
         raise UserError("; ".join(errors))
     for message in errors:
         print(f"svdgan: {message}", file=sys.stderr)
