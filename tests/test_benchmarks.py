@@ -33,3 +33,23 @@ def test_ped2_benchmark_writes_json_table_readme_and_weights(synthetic_dataset, 
     assert (tmp_path / "runs" / "full" / "checkpoint.pt").stat().st_mtime_ns == before
     assert [r["name"] for r in json.loads(out_json.read_text())["rows"]] == [
         "full", "no_svd", "score_patch", "copy_previous"]
+
+
+def test_motion_generated_is_zero_for_a_model_that_copies_the_last_frame(synthetic_dataset, tmp_path):
+    import torch
+
+    from svdgan.benchmarks.ped2 import motion_generated
+    from svdgan.checkpoint import load_checkpoint, save_checkpoint
+    from svdgan.cli import main as cli
+
+    run = tmp_path / "run"
+    assert cli(["train", "--data", str(synthetic_dataset), "--out", str(run), "--config", str(TINY), "--quiet",
+                "--set", "model.target=predict", "--set", "model.residual=true", "--set", "train.steps=2"]) == 0
+    trained = motion_generated(run / "checkpoint.pt", synthetic_dataset, moving=0.05)
+    assert trained["ratio"] > 0 and -1 <= trained["correlation"] <= 1
+    payload = load_checkpoint(run / "checkpoint.pt")
+    for key in payload["generator"]:
+        if key.startswith("decoder.out."):  # the change is tanh(0) = 0: the model copies frame t-1
+            payload["generator"][key] = torch.zeros_like(payload["generator"][key])
+    save_checkpoint(tmp_path / "copy.pt", payload)
+    assert motion_generated(tmp_path / "copy.pt", synthetic_dataset, moving=0.05) == {"ratio": 0.0, "correlation": 0.0}

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ..calibrate import calibrate
-from ..checkpoint import atomic_write, load_checkpoint
+from ..checkpoint import atomic_write, load_checkpoint, load_generator
 from ..config import Config, config_from_dict, load_config
 from ..data.datasets import discover
 from ..data.frames import load_video, to_model_range
@@ -34,7 +34,7 @@ from ..evaluate import evaluate_checkpoint
 from ..info import flops_per_frame, parameter_counts
 from ..metrics import evaluate as compute_metrics
 from ..scorefiles import read_scores
-from ..scoring import causal_smooth, frame_errors, normalize
+from ..scoring import causal_smooth, frame_errors, normalize, reconstruct_windows, window_end
 from ..train import train
 from .machine import hardware
 
@@ -84,6 +84,30 @@ def baseline_metrics(data: Path, config: Config) -> dict[str, Any]:
             "macro_auc": raw["macro_auc"], "eer_train": raw["eer"], "eer_video": video["eer"],
             "n_frames": raw["n_frames"], "score": {"patch": config.score.patch, "smooth": config.score.smooth},
             "eval_seconds": round(time.perf_counter() - start, 1)}
+
+
+def motion_generated(model: Path, data: Path, n_videos: int = 4, n_frames: int = 60,
+                     moving: float = 0.1) -> dict[str, float] | None:
+    """How much of the frame-to-frame change a predicting model generates, on training frames:
+    over the pixels that change by more than `moving` (in [-1, 1]), the mean |generated - frame
+    t-1| over the mean |frame t - frame t-1|, and the correlation of the two. Near 0: the model
+    only copies frame t-1. None for models that reconstruct."""
+    generator, config, _ = load_generator(model)
+    offset, clip_len = config.target_offset, config.model.clip_len
+    if not offset:
+        return None
+    generated, true = [], []
+    for video in discover(data).train[:n_videos]:
+        frames = to_model_range(load_video(video, config.model.size, config.model.channels))
+        ends = [window_end(t, offset) for t in range(clip_len + offset, min(len(frames), n_frames))]
+        recon, _ = reconstruct_windows(generator, frames, ends, clip_len, 0, offset)
+        previous, target = frames[ends], frames[[t + offset for t in ends]]
+        mask = (target - previous).abs() > moving
+        generated.append((recon - previous)[mask])
+        true.append((target - previous)[mask])
+    g, t = torch.cat(generated).double(), torch.cat(true).double()
+    correlation = torch.corrcoef(torch.stack([g, t]))[0, 1] if g.std() > 0 else torch.tensor(0.0)
+    return {"ratio": float(g.abs().mean() / t.abs().mean()), "correlation": float(correlation)}
 
 
 def _train_row(data: Path, run_dir: Path, config: Config) -> dict[str, Any]:
@@ -160,6 +184,7 @@ def run_benchmark(data: Path, recipe: Path, runs: Path, only: list[str] | None =
         score = [f"score.patch={config.score.patch}", f"score.smooth={config.score.smooth}", *row.score]
         calibrate(run_dir / "checkpoint.pt", data, model, score, progress=False)
         metrics = _score_row(model, data, runs / "reports" / row.name)
+        metrics["motion_generated"] = motion_generated(model, data)
         cfg = config.model
         results["rows"].append({
             "name": row.name, "label": row.label, "overrides": row.overrides + row.score,
@@ -186,17 +211,20 @@ def merge(previous: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any
 def markdown_table(results: dict[str, Any]) -> str:
     hw = results["hardware"]
     lines = ["| row | parameters | GFLOP/frame | training | micro AUC (train norm.) | micro AUC (video norm.) "
-             "| macro AUC | EER (train norm.) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "| macro AUC | EER (train norm.) | motion generated |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results["rows"]:
         minutes = f"{r['train_seconds'] / 60:.0f} min" if r["train_seconds"] else "none"
+        motion = f"{r['motion_generated']['ratio']:.3f}" if r.get("motion_generated") else "-"
         lines.append(f"| {r['label']} | {r['parameters']:,} | {r['gflops_per_frame']:.2f} | {minutes} "
                      f"| {r['micro_auc_train']:.4f} | {r['micro_auc_video']:.4f} | {r['macro_auc']:.4f} "
-                     f"| {r['eer_train']:.4f} |")
+                     f"| {r['eer_train']:.4f} | {motion} |")
     lines.append("")
     lines.append(f"{results['steps']} training steps per row on {hw['cpu']} ({hw['cores']} cores, "
                  f"torch {hw['torch']}, no GPU); all {results['rows'][0]['n_frames']} test frames. "
                  "Score rows rescore the first row's weights. Training time: wall time of the run, "
-                 "resumed sessions added up.")
+                 "resumed sessions added up. Motion generated: on training frames, the mean change the "
+                 "model generates from frame t-1 over the true change, on pixels that move (0: it copies "
+                 "frame t-1; see motion_generated in ped2.py).")
     return "\n".join(lines)
 
 
