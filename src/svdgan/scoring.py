@@ -51,19 +51,37 @@ def causal_smooth(scores: np.ndarray, window: int) -> np.ndarray:
     return (sums[ends] - sums[starts]) / (ends - starts)
 
 
+class EncodedWindows(NamedTuple):
+    frames: torch.Tensor  # (N, C, S, S) the frames the windows span, channels-last
+    features: FrameFeatures  # of each of those frames, computed once
+    steps: torch.Tensor  # (B, window) each window's frame indices into `frames`
+    latent: torch.Tensor  # (B, window, Cz, s, s) the ConvLSTM stack's output over each window
+
+
+def encode_windows(generator: Generator, frames: torch.Tensor, ends: list[int], window: int) -> EncodedWindows:
+    """The windows [t-window+1, t], t in `ends` (equal lengths), through the encoder: overlapping
+    windows share their frames' per-frame features; the ConvLSTM runs over each window."""
+    first = ends[0] - window + 1
+    chunk = frames[first:ends[-1] + 1].contiguous(memory_format=torch.channels_last)
+    features = generator.encoder.frame_features(chunk)
+    steps = (torch.tensor(ends) - first)[:, None] + torch.arange(-window + 1, 1)[None, :]
+    latent, _ = generator.encoder.temporal(features.skip2[steps])
+    return EncodedWindows(chunk, features, steps, latent)
+
+
+def _decode(generator: Generator, encoded: EncodedWindows, latent: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """Frames `idx` of encoded.frames, with their latents (N, Cz, s, s), decoded: (N, C, S, S)."""
+    skips = FrameFeatures(encoded.features.skip1[idx], encoded.features.skip2[idx])
+    return generator.decode(latent, skips, encoded.frames[idx])
+
+
 @torch.inference_mode()
 def reconstruct_windows(generator: Generator, frames: torch.Tensor, ends: list[int], window: int,
                         patch: int = 0, offset: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Generate frames[t + offset] from frames[t-window+1 .. t] for every t in `ends` (equal
     windows); returns the generated frames (B, C, S, S) and their errors (B,)."""
-    first = ends[0] - window + 1
-    chunk = frames[first:ends[-1] + 1].contiguous(memory_format=torch.channels_last)
-    features = generator.encoder.frame_features(chunk)  # each frame encoded once
-    offsets = torch.tensor(ends) - first
-    steps = offsets[:, None] + torch.arange(-window + 1, 1)[None, :]  # (B, window) frame indices
-    latent, _ = generator.encoder.temporal(features.skip2[steps])  # (B, window, Cz, s, s)
-    skips = FrameFeatures(features.skip1[offsets], features.skip2[offsets])
-    recon = generator.decode(latent[:, -1], skips, chunk[offsets])  # (B, C, S, S)
+    encoded = encode_windows(generator, frames, ends, window)
+    recon = _decode(generator, encoded, encoded.latent[:, -1], encoded.steps[:, -1])  # only each window's last
     targets = frames[torch.tensor(ends) + offset]
     return recon, frame_errors(recon, targets, patch)
 
@@ -74,21 +92,13 @@ def generate_windows(generator: Generator, frames: torch.Tensor, ends: list[int]
     """The authors' test procedure: every frame of each window [t-window+1, t], t in `ends`, is
     generated; returns (B, window, C, S, S), equal to `generator.reconstruct` of the stacked windows.
 
-    Two ways of computing it with the same result: overlapping windows share their frames'
-    per-frame features (each frame encoded once), and the decoder runs one frame at a time, so
-    its 128x128 activations stay in the CPU cache instead of filling and faulting in memory
-    (1.3x faster on the 2-core CPU of the README)."""
-    first = ends[0] - window + 1
-    chunk = frames[first:ends[-1] + 1].contiguous(memory_format=torch.channels_last)
-    features = generator.encoder.frame_features(chunk)
-    steps = (torch.tensor(ends) - first)[:, None] + torch.arange(-window + 1, 1)[None, :]  # (B, window)
-    latent, _ = generator.encoder.temporal(features.skip2[steps])  # (B, window, Cz, s, s)
-    latent, steps = latent.flatten(0, 1), steps.flatten()
-    outputs = []
-    for i in range(0, len(steps), decode_chunk):
-        idx = steps[i:i + decode_chunk]
-        skips = FrameFeatures(features.skip1[idx], features.skip2[idx])
-        outputs.append(generator.decode(latent[i:i + decode_chunk], skips, chunk[idx]))
+    Computed without changing that result: overlapping windows share their frames' per-frame
+    features, and the decoder runs one frame at a time, so its 128x128 activations stay in the
+    CPU cache instead of filling and faulting in memory (1.3x faster on the README's 2-core CPU)."""
+    encoded = encode_windows(generator, frames, ends, window)
+    latent, steps = encoded.latent.flatten(0, 1), encoded.steps.flatten()
+    outputs = [_decode(generator, encoded, latent[i:i + decode_chunk], steps[i:i + decode_chunk])
+               for i in range(0, len(steps), decode_chunk)]
     return torch.cat(outputs).unflatten(0, (len(ends), window))
 
 
