@@ -83,3 +83,6 @@ def test_generator_losses_are_weighted_as_configured():
     assert losses.contextual.item() == pytest.approx(0.5)
     assert losses.encoder.item() == pytest.approx(1.0)
     assert losses.total.item() == pytest.approx(0.25 + 20 * 0.5 + 1.0)
+    l2_cfg = LossConfig(contextual=20, svd=0, contextual_kind="l2")
+    l2 = generator_losses(real, recon, latent, latent_recon, adv, l2_cfg)
+    assert l2.contextual.item() == pytest.approx(0.25)  # mean squared error

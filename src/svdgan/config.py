@@ -38,6 +38,7 @@ class LossConfig:
     svd: float = 1.0
     svd_rank: int = 8
     adversarial_kind: str = "abs"  # "abs": |D(X) - D(G(X))| (paper); "features": authors' feature matching
+    contextual_kind: str = "l1"  # "l1": mean |X - G(X)| (paper); "l2": mean squared, which weighs large errors more
 
 
 @dataclass
@@ -95,6 +96,7 @@ class Config:
              "channel counts must be positive"),
             (loss.svd_rank >= 1, "loss.svd_rank must be at least 1"),
             (loss.adversarial_kind in ("abs", "features"), "loss.adversarial_kind must be 'abs' or 'features'"),
+            (loss.contextual_kind in ("l1", "l2"), "loss.contextual_kind must be 'l1' or 'l2'"),
             (all(w >= 0 for w in (loss.adversarial, loss.contextual, loss.encoder, loss.svd)),
              "loss weights must be non-negative"),
             (t.steps >= 1 and t.batch_size >= 1, "train.steps and train.batch_size must be at least 1"),

@@ -61,8 +61,9 @@ class GeneratorLosses(NamedTuple):
 def generator_losses(real: torch.Tensor, recon: torch.Tensor, latent: torch.Tensor,
                      latent_recon: torch.Tensor, adversarial: torch.Tensor, cfg: LossConfig
                      ) -> GeneratorLosses:
-    """Eq. (2), weighted: adversarial + contextual (L1) + encoder (L2) + SVD."""
-    contextual = (real - recon).abs().mean()
+    """Eq. (2), weighted: adversarial + contextual (L1, or L2 with `contextual_kind`) + encoder (L2) + SVD."""
+    error = real - recon
+    contextual = error.pow(2).mean() if cfg.contextual_kind == "l2" else error.abs().mean()
     encoder = (latent - latent_recon).pow(2).mean()
     svd = svd_loss(real, recon, cfg.svd_rank) if cfg.svd > 0 else recon.new_zeros(())
     total = (cfg.adversarial * adversarial + cfg.contextual * contextual
