@@ -102,9 +102,10 @@ def motion_generated(model: Path, data: Path, n_videos: int = 4, n_frames: int =
         ends = [window_end(t, offset) for t in range(clip_len + offset, min(len(frames), n_frames))]
         recon, _ = reconstruct_windows(generator, frames, ends, clip_len, 0, offset)
         previous, target = frames[ends], frames[[t + offset for t in ends]]
-        mask = (target - previous).abs() > moving
+        change = target - previous
+        mask = change.abs() > moving
         generated.append((recon - previous)[mask])
-        true.append((target - previous)[mask])
+        true.append(change[mask])
     g, t = torch.cat(generated).double(), torch.cat(true).double()
     correlation = torch.corrcoef(torch.stack([g, t]))[0, 1] if g.std() > 0 else torch.tensor(0.0)
     return {"ratio": float(g.abs().mean() / t.abs().mean()), "correlation": float(correlation)}
