@@ -196,6 +196,7 @@ def test_bad_checkpoint_is_one_line_and_exit_2(case, trained, synthetic_dataset,
     ("train.steps=0", "at least 1"),
     ("loss.adversarial_kind=wasserstein", "adversarial_kind"),
     ("loss.contextual_kind=huber", "contextual_kind"),
+    ("model.zero_init=true", "zero_init needs model.residual"),
     ("nosection", "key=value"),
 ])
 def test_bad_config_is_one_line_and_exit_2(override, message, synthetic_dataset, tmp_path, capsys):

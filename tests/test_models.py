@@ -45,6 +45,19 @@ def test_model_options_change_the_model(tiny_config):
     assert g(torch.zeros(1, cfg.clip_len, 1, 64, 64)).recon.shape == (1, cfg.clip_len, 1, 64, 64)
 
 
+def test_zero_init_residual_generator_starts_as_copy_of_the_last_frame(tiny_config):
+    cfg = dataclasses.replace(tiny_config.model, target="predict", residual=True, zero_init=True)
+    g = Generator(cfg)
+    x = torch.rand(2, cfg.clip_len, cfg.channels, cfg.size, cfg.size) * 2 - 1
+    recon, _ = g.reconstruct(x)
+    assert torch.equal(recon, x)  # each position generates its own frame unchanged: "copy t-1"
+    recon.sub(x.roll(-1, 1)).abs().mean().backward()
+    last = [m for m in g.decoder.out.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+    assert last.weight.grad.abs().sum() > 0  # and it can learn to change it
+    random_init, _ = Generator(dataclasses.replace(cfg, zero_init=False)).reconstruct(x)
+    assert not torch.equal(random_init, x)
+
+
 def test_flops_are_counted(tiny_config):
     flops = flops_per_frame(tiny_config.model)
     assert flops["clip"] > 0

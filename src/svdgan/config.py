@@ -28,6 +28,7 @@ class ModelConfig:
     separable_lstm: bool = False  # depthwise-separable gate convolutions inside the ConvLSTM
     target: str = "reconstruct"  # "reconstruct" frame t from [t-T+1, t] (paper); "predict" it from [t-T, t-1]
     residual: bool = False  # predict: generate frame t as frame t-1 plus the decoder's output (the change)
+    zero_init: bool = False  # residual: the decoder's last layer starts at zero, so training starts from "copy t-1"
 
 
 @dataclass
@@ -91,6 +92,7 @@ class Config:
             (m.target in ("reconstruct", "predict"), "model.target must be 'reconstruct' or 'predict'"),
             (m.target == "predict" or not m.residual, "model.residual needs model.target: predict "
              "(reconstructing, the last input frame is the answer)"),
+            (m.residual or not m.zero_init, "model.zero_init needs model.residual: true"),
             (len(m.lstm_channels) >= 1, "model.lstm_channels needs at least one layer"),
             (all(c > 0 for c in (m.conv1_channels, m.conv2_channels, m.decoder_channels, *m.lstm_channels)),
              "channel counts must be positive"),

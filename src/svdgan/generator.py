@@ -108,6 +108,13 @@ class Decoder(nn.Module):
         self.up3 = nn.Sequential(upconv2d(cfg.conv1_channels, cfg.decoder_channels, 5),
                                  _norm_act(cfg.decoder_channels, InplaceTanh()))
         self.out = nn.Sequential(conv2d(cfg.decoder_channels, cfg.channels, 5, 1, cfg.separable), nn.Tanh())
+        if cfg.zero_init:
+            # A residual model then starts as "copy frame t-1" rather than adding random noise to it:
+            # it no longer spends its first steps unlearning the noise, and an L2 loss can grow
+            # the change from there (the last 1x1 or k x k conv's weights still get gradients).
+            last = [m for m in self.out.modules() if isinstance(m, nn.Conv2d)][-1]
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
 
     def forward(self, latent: torch.Tensor, skips: FrameFeatures) -> torch.Tensor:
         """(N, Cz, s, s) latent frames and their skips -> (N, C, S, S) frames."""
