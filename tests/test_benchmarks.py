@@ -53,3 +53,19 @@ def test_motion_generated_is_zero_for_a_model_that_copies_the_last_frame(synthet
             payload["generator"][key] = torch.zeros_like(payload["generator"][key])
     save_checkpoint(tmp_path / "copy.pt", payload)
     assert motion_generated(tmp_path / "copy.pt", synthetic_dataset, moving=0.05) == {"ratio": 0.0, "correlation": 0.0}
+
+
+def test_fit_clips_starts_from_copy_with_zero_init_and_needs_a_residual_recipe(synthetic_dataset, tmp_path):
+    import pytest
+
+    from svdgan.benchmarks.fit_clips import fit_clips
+    from svdgan.errors import UserError
+
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(TINY.read_text().replace("model:\n", "model:\n  target: predict\n  residual: true\n"))
+    rows = fit_clips(synthetic_dataset, recipe, 32, 4, "l2", 1e-3, zero_init=True, start=0, report_every=2)
+    assert [r["step"] for r in rows] == [0, 2, 4]
+    assert rows[0]["l1"] == pytest.approx(rows[0]["copy_l1"]) and rows[0]["ratio"] == 0
+    assert rows[-1]["ratio"] > 0  # it has started to generate a change
+    with pytest.raises(UserError, match="residual"):
+        fit_clips(synthetic_dataset, TINY, 32, 1, "l1", 1e-3, zero_init=False, start=0)

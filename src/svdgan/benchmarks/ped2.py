@@ -96,17 +96,24 @@ def motion_generated(model: Path, data: Path, n_videos: int = 4, n_frames: int =
     offset, clip_len = config.target_offset, config.model.clip_len
     if not offset:
         return None
-    generated, true = [], []
+    generated, previous, targets = [], [], []
     for video in discover(data).train[:n_videos]:
         frames = to_model_range(load_video(video, config.model.size, config.model.channels))
         ends = [window_end(t, offset) for t in range(clip_len + offset, min(len(frames), n_frames))]
         recon, _ = reconstruct_windows(generator, frames, ends, clip_len, 0, offset)
-        previous, target = frames[ends], frames[[t + offset for t in ends]]
-        change = target - previous
-        mask = change.abs() > moving
-        generated.append((recon - previous)[mask])
-        true.append(change[mask])
-    g, t = torch.cat(generated).double(), torch.cat(true).double()
+        generated.append(recon)
+        previous.append(frames[ends])
+        targets.append(frames[[t + offset for t in ends]])
+    return change_stats(torch.cat(generated), torch.cat(previous), torch.cat(targets), moving)
+
+
+def change_stats(generated: torch.Tensor, previous: torch.Tensor, target: torch.Tensor,
+                 moving: float = 0.1) -> dict[str, float]:
+    """Over the pixels where frame t moved by more than `moving` from frame t-1: the mean
+    generated change |generated - previous| over the mean true one, and their correlation."""
+    change = target - previous
+    mask = change.abs() > moving
+    g, t = (generated - previous)[mask].double(), change[mask].double()
     correlation = torch.corrcoef(torch.stack([g, t]))[0, 1] if g.std() > 0 else torch.tensor(0.0)
     return {"ratio": float(g.abs().mean() / t.abs().mean()), "correlation": float(correlation)}
 
