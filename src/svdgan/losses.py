@@ -58,12 +58,17 @@ class GeneratorLosses(NamedTuple):
     svd: torch.Tensor
 
 
+def contextual_loss(real: torch.Tensor, recon: torch.Tensor, kind: str = "l1") -> torch.Tensor:
+    """Mean |X - G(X)| ("l1", the paper's) or mean (X - G(X))^2 ("l2")."""
+    error = real - recon
+    return error.pow(2).mean() if kind == "l2" else error.abs().mean()
+
+
 def generator_losses(real: torch.Tensor, recon: torch.Tensor, latent: torch.Tensor,
                      latent_recon: torch.Tensor, adversarial: torch.Tensor, cfg: LossConfig
                      ) -> GeneratorLosses:
     """Eq. (2), weighted: adversarial + contextual (L1, or L2 with `contextual_kind`) + encoder (L2) + SVD."""
-    error = real - recon
-    contextual = error.pow(2).mean() if cfg.contextual_kind == "l2" else error.abs().mean()
+    contextual = contextual_loss(real, recon, cfg.contextual_kind)
     encoder = (latent - latent_recon).pow(2).mean()
     svd = svd_loss(real, recon, cfg.svd_rank) if cfg.svd > 0 else recon.new_zeros(())
     total = (cfg.adversarial * adversarial + cfg.contextual * contextual

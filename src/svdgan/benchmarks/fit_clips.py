@@ -20,6 +20,7 @@ from ..data.datasets import discover
 from ..data.frames import load_video, to_model_range
 from ..errors import UserError
 from ..generator import Generator
+from ..losses import contextual_loss
 from .ped2 import change_stats
 
 
@@ -42,12 +43,11 @@ def fit_clips(data: Path, recipe: Path, size: int, steps: int, kind: str, lr: fl
     rows = []
     for step in range(steps + 1):
         recon, _ = generator.reconstruct(inputs)
-        error = targets - recon
-        loss = error.pow(2).mean() if kind == "l2" else error.abs().mean()
+        loss = contextual_loss(targets, recon, kind)
         if step % report_every == 0 or step == steps:
             with torch.no_grad():
                 stats = change_stats(recon.detach(), inputs, targets)
-            rows.append({"step": step, "l1": error.abs().mean().item(),
+            rows.append({"step": step, "l1": contextual_loss(targets, recon.detach()).item(),
                          "copy_l1": (targets - inputs).abs().mean().item(), **stats})
             print(" ".join(f"{k}={v:.4g}" for k, v in rows[-1].items()), flush=True)
         optimizer.zero_grad(set_to_none=True)
