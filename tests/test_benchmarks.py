@@ -69,3 +69,29 @@ def test_fit_clips_starts_from_copy_with_zero_init_and_needs_a_residual_recipe(s
     assert rows[-1]["ratio"] > 0  # it has started to generate a change
     with pytest.raises(UserError, match="residual"):
         fit_clips(synthetic_dataset, TINY, 32, 1, "l1", 1e-3, zero_init=False, start=0)
+
+
+def test_copy_sweep_matches_the_baseline_row_and_rejects_bad_options(synthetic_dataset, tmp_path, capsys):
+    from svdgan.benchmarks.copy_sweep import main as sweep_main
+    from svdgan.benchmarks.copy_sweep import sweep
+    from svdgan.benchmarks.ped2 import baseline_metrics
+    from svdgan.config import load_config
+
+    rows = sweep(synthetic_dataset, [32], [0, 4], [1, 3], progress=False)
+    assert len(rows) == 8 and {(r["patch"], r["local"]) for r in rows} == {
+        (0, "none"), (0, "location"), (8, "none"), (8, "location")}
+    assert all(0 <= r["micro_auc"] <= 1 for r in rows)
+    for patch, smooth in ((0, 1), (8, 3)):  # the same detector as the Ped2 table's no-model row
+        config = load_config(TINY, ["model.size=32", "model.channels=1", f"score.patch={patch}",
+                                    f"score.smooth={smooth}"])
+        row = next(r for r in rows if (r["patch"], r["smooth"], r["local"]) == (patch, smooth, "none"))
+        assert abs(row["micro_auc"] - baseline_metrics(synthetic_dataset, config)["micro_auc_train"]) < 1e-9
+    out = tmp_path / "sweep.json"
+    assert sweep_main(["--data", str(synthetic_dataset), "--sizes", "32", "--patch-fractions", "4",
+                       "--smooth", "1", "--out", str(out)]) == 0
+    assert len(json.loads(out.read_text())) == 2 and "micro AUC" in capsys.readouterr().out
+    for bad in (["--sizes", "8"], ["--smooth", "0"], ["--patch-fractions", "-1"]):
+        assert sweep_main(["--data", str(synthetic_dataset), *bad]) == 2
+    assert sweep_main(["--data", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("svdgan: error:") == 4 and "Traceback" not in err

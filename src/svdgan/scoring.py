@@ -33,12 +33,19 @@ class VideoScores(NamedTuple):
     maps: np.ndarray | None = None  # (N, S, S) float16 per-pixel squared error, if asked
 
 
-def frame_errors(recon: torch.Tensor, target: torch.Tensor, patch: int = 0) -> torch.Tensor:
-    """(B,) mean squared error of each frame (patch 0) or of its worst patch x patch window."""
+def patch_errors(recon: torch.Tensor, target: torch.Tensor, patch: int = 0) -> torch.Tensor:
+    """(B, P, P) mean squared error of each patch x patch window, half-overlapping (patch 0: of
+    each pixel, P = S)."""
     error = (recon.float() - target.float()).pow(2).mean(1, keepdim=True)  # (B, 1, S, S)
     if patch:
-        error = F.avg_pool2d(error, patch, stride=max(patch // 2, 1))  # overlapping patches
-    return error.flatten(1).amax(1) if patch else error.flatten(1).mean(1)
+        error = F.avg_pool2d(error, patch, stride=max(patch // 2, 1))
+    return error[:, 0]
+
+
+def frame_errors(recon: torch.Tensor, target: torch.Tensor, patch: int = 0) -> torch.Tensor:
+    """(B,) mean squared error of each frame (patch 0) or of its worst patch x patch window."""
+    error = patch_errors(recon, target, patch).flatten(1)
+    return error.amax(1) if patch else error.mean(1)
 
 
 def causal_smooth(scores: np.ndarray, window: int) -> np.ndarray:

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from ..calibrate import calibrate
@@ -147,23 +146,14 @@ def _score_row(model: Path, data: Path, report: Path) -> dict[str, Any]:
     start = time.perf_counter()
     train_metrics = evaluate_checkpoint(model, data, report, "train", progress=True)
     seconds = time.perf_counter() - start
-    labels = [lab for _, lab in _labels(report)]
     videos = read_scores(report / "scores.csv", "anomaly")
-    video_metrics = compute_metrics([(n, normalize(s, "video"), lab) for (n, s), lab in zip(videos, labels)],
-                                    "video")
+    truth = discover(data).ground_truth or []
+    video_metrics = compute_metrics([(n, normalize(s, "video"), frame_labels(t, len(s), n))
+                                     for (n, s), t in zip(videos, truth, strict=True)], "video")
     return {"micro_auc_train": train_metrics["micro_auc"], "micro_auc_video": video_metrics["micro_auc"],
             "macro_auc": train_metrics["macro_auc"], "eer_train": train_metrics["eer"],
             "eer_video": video_metrics["eer"], "n_frames": train_metrics["n_frames"],
             "score": train_metrics["score"], "eval_seconds": round(seconds, 1)}
-
-
-def _labels(report: Path) -> list[tuple[str, np.ndarray]]:
-    """Per-video labels from a report's scores.csv (its `label` column)."""
-    rows: dict[str, list[int]] = {}
-    for line in (report / "scores.csv").read_text().splitlines()[1:]:
-        video, _, _, label = line.split(",")
-        rows.setdefault(video, []).append(int(label))
-    return [(name, np.array(lab, dtype=bool)) for name, lab in rows.items()]
 
 
 def run_benchmark(data: Path, recipe: Path, runs: Path, only: list[str] | None = None,
