@@ -42,10 +42,15 @@ def patch_errors(recon: torch.Tensor, target: torch.Tensor, patch: int = 0) -> t
     return error[:, 0]
 
 
+def frame_score(errors: torch.Tensor, patch: int = 0) -> torch.Tensor:
+    """(B,) from patch_errors' (B, P, P): the worst patch, or the frame mean when patch is 0."""
+    errors = errors.flatten(1)
+    return errors.amax(1) if patch else errors.mean(1)
+
+
 def frame_errors(recon: torch.Tensor, target: torch.Tensor, patch: int = 0) -> torch.Tensor:
     """(B,) mean squared error of each frame (patch 0) or of its worst patch x patch window."""
-    error = patch_errors(recon, target, patch).flatten(1)
-    return error.amax(1) if patch else error.mean(1)
+    return frame_score(patch_errors(recon, target, patch), patch)
 
 
 def causal_smooth(scores: np.ndarray, window: int) -> np.ndarray:

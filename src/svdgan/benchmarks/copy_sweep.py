@@ -28,14 +28,10 @@ from ..data.frames import load_video, to_model_range
 from ..data.groundtruth import frame_labels
 from ..errors import UserError
 from ..metrics import evaluate as compute_metrics
-from ..scoring import causal_smooth, patch_errors
+from ..scoring import causal_smooth, frame_score
+from .ped2 import copy_errors
 
 LOCAL = ("none", "location")
-
-
-def copy_errors(frames: torch.Tensor, patch: int) -> torch.Tensor:
-    """(N, P, P) patch errors of frame t-1 as the prediction of frame t (frame 0 from itself)."""
-    return patch_errors(torch.cat([frames[:1], frames[:-1]]), frames, patch)
 
 
 def location_stats(videos: list[torch.Tensor], patch: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -66,7 +62,7 @@ def sweep(data: Path, sizes: list[int], patch_fractions: list[int], smooths: lis
             errors = [copy_errors(f, patch).double() for _, f in test]
             for local in LOCAL:
                 maps = errors if local == "none" else [(e - mean) / (std + 1e-6) for e in errors]
-                raw = [(m.flatten(1).amax(1) if patch else m.flatten(1).mean(1)).numpy() for m in maps]
+                raw = [frame_score(m, patch).numpy() for m in maps]
                 for smooth in smooths:
                     videos = [(name, causal_smooth(r, smooth), lab) for (name, _), r, lab in zip(test, raw, labels)]
                     metrics = compute_metrics(videos, "none")

@@ -25,7 +25,7 @@ import torch
 from ..calibrate import calibrate
 from ..checkpoint import atomic_write, load_checkpoint, load_generator
 from ..config import Config, config_from_dict, load_config
-from ..data.datasets import discover
+from ..data.datasets import FrameTruth, discover
 from ..data.frames import load_video, to_model_range
 from ..data.groundtruth import frame_labels
 from ..errors import UserError
@@ -33,7 +33,7 @@ from ..evaluate import evaluate_checkpoint
 from ..info import flops_per_frame, parameter_counts
 from ..metrics import evaluate as compute_metrics
 from ..scorefiles import read_scores
-from ..scoring import causal_smooth, frame_errors, normalize, reconstruct_windows, window_end
+from ..scoring import causal_smooth, frame_score, normalize, patch_errors, reconstruct_windows, window_end
 from ..train import train
 from .machine import hardware
 
@@ -64,6 +64,12 @@ ROWS = [
 ]
 
 
+def copy_errors(frames: torch.Tensor, patch: int) -> torch.Tensor:
+    """(N, P, P) patch errors of frame t-1 as the prediction of frame t (frame 0 from itself, as
+    the models)."""
+    return patch_errors(torch.cat([frames[:1], frames[:-1]]), frames, patch)
+
+
 def baseline_metrics(data: Path, config: Config) -> dict[str, Any]:
     """The frame-difference detector: what a predictor that learned nothing but 'copy' scores."""
     dataset = discover(data)
@@ -73,9 +79,8 @@ def baseline_metrics(data: Path, config: Config) -> dict[str, Any]:
     rows = []
     for video, truth in zip(dataset.test, dataset.ground_truth):
         frames = to_model_range(load_video(video, config.model.size, config.model.channels))
-        previous = torch.cat([frames[:1], frames[:-1]])  # frame 0 from itself, as the models
-        scores = causal_smooth(frame_errors(previous, frames, config.score.patch).double().numpy(),
-                               config.score.smooth)
+        errors = frame_score(copy_errors(frames, config.score.patch), config.score.patch)
+        scores = causal_smooth(errors.double().numpy(), config.score.smooth)
         rows.append((video.name, scores, frame_labels(truth, len(frames), video.name)))
     raw = compute_metrics(rows, "none")
     video = compute_metrics([(n, normalize(s, "video"), lab) for n, s, lab in rows], "video")
@@ -141,13 +146,12 @@ def _without_steps(config: dict[str, Any]) -> dict[str, Any]:
     return plain
 
 
-def _score_row(model: Path, data: Path, report: Path) -> dict[str, Any]:
+def _score_row(model: Path, data: Path, report: Path, truth: list[FrameTruth]) -> dict[str, Any]:
     """Metrics with training statistics (causal) and, from the same scores, per-video min-max."""
     start = time.perf_counter()
     train_metrics = evaluate_checkpoint(model, data, report, "train", progress=True)
     seconds = time.perf_counter() - start
     videos = read_scores(report / "scores.csv", "anomaly")
-    truth = discover(data).ground_truth or []
     video_metrics = compute_metrics([(n, normalize(s, "video"), frame_labels(t, len(s), n))
                                      for (n, s), t in zip(videos, truth, strict=True)], "video")
     return {"micro_auc_train": train_metrics["micro_auc"], "micro_auc_video": video_metrics["micro_auc"],
@@ -160,6 +164,9 @@ def run_benchmark(data: Path, recipe: Path, runs: Path, only: list[str] | None =
                   publish: Any = None) -> dict[str, Any]:
     """Each row in turn; `publish(results)` after every row, so an interrupted run keeps its rows.
     Rows already in `previous` results (same name) are replaced, others kept."""
+    truth = discover(data).ground_truth
+    if truth is None:
+        raise UserError(f"{data} has no ground truth")
     results: dict[str, Any] = {"data": str(data), "recipe": str(recipe), "hardware": hardware(), "rows": [],
                                "steps": load_config(recipe).train.steps}
     for row in ROWS:
@@ -181,7 +188,7 @@ def run_benchmark(data: Path, recipe: Path, runs: Path, only: list[str] | None =
         model = run_dir / (f"{row.name}.pt" if row.score else "model.pt")
         score = [f"score.patch={config.score.patch}", f"score.smooth={config.score.smooth}", *row.score]
         calibrate(run_dir / "checkpoint.pt", data, model, score, progress=False)
-        metrics = _score_row(model, data, runs / "reports" / row.name)
+        metrics = _score_row(model, data, runs / "reports" / row.name, truth)
         metrics["motion_generated"] = motion_generated(model, data)
         cfg = config.model
         results["rows"].append({
