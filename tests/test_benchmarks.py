@@ -58,8 +58,8 @@ def test_motion_generated_is_zero_for_a_model_that_copies_the_last_frame(synthet
 def test_fit_clips_starts_from_copy_with_zero_init_and_needs_a_residual_recipe(synthetic_dataset, tmp_path):
     import pytest
 
-    from svdgan.benchmarks.fit_clips import fit_clips
     from svdgan.errors import UserError
+    from svdgan.research.fit_clips import fit_clips
 
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(TINY.read_text().replace("model:\n", "model:\n  target: predict\n  residual: true\n"))
@@ -72,10 +72,10 @@ def test_fit_clips_starts_from_copy_with_zero_init_and_needs_a_residual_recipe(s
 
 
 def test_copy_sweep_matches_the_baseline_row_and_rejects_bad_options(synthetic_dataset, tmp_path, capsys):
-    from svdgan.benchmarks.copy_sweep import main as sweep_main
-    from svdgan.benchmarks.copy_sweep import sweep
     from svdgan.benchmarks.ped2 import baseline_metrics
     from svdgan.config import load_config
+    from svdgan.research.copy_sweep import main as sweep_main
+    from svdgan.research.copy_sweep import sweep
 
     rows = sweep(synthetic_dataset, [32], [0, 4], [1, 3], progress=False)
     assert len(rows) == 8 and {(r["patch"], r["local"]) for r in rows} == {

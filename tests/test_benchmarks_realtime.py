@@ -11,15 +11,33 @@ from svdgan.stream import StreamScorer
 
 def test_benchmark_writes_every_figure(tmp_path, capsys):
     out = tmp_path / "realtime.json"
-    assert main(["benchmark", "--size", "32", "--frames", "16", "--memory-frames", "40", "--json", str(out)]) == 0
+    assert main(["benchmark", "--size", "16", "--frames", "8", "--memory-frames", "40", "--streams", "3",
+                 "--precision", "bf16", "--json", str(out)]) == 0
     r = json.loads(out.read_text())
     for mode in ("windowed", "windowed_batch1", "windowed_naive", "exact", "fast"):
         assert r[f"{mode}_fps"] > 0 and set(r["latency_ms"][mode]) == {"mean", "var", "p50", "p99", "max"}
         assert 0 < r["peak_fraction"][mode] and r["flops_per_frame"][mode] > 0 and r[f"{mode}_fps_bf16"] > 0
     # the windowed procedure decodes T frames per output frame, the streaming modes one
     assert r["flops_per_frame"]["windowed"] > 2 * r["flops_per_frame"]["exact"] > 2 * r["flops_per_frame"]["fast"]
+    assert r["exact_over_windowed"] == r["exact_fps"] / r["windowed_fps"]
     assert [p["frames"] for p in r["memory"]] == [4 * i for i in range(1, 11)]
+    assert r["conv_peak_flops"] > 0 and "vector_extensions" in r["hardware"] and r["hardware"]["torch_threads"] >= 1
+    cap = r["capacity"]
+    assert [p["streams"] for p in cap["by_streams"]] == [1, 2, 3]
+    assert all(p["per_stream_fps"] * p["streams"] == p["frames_per_second"] for p in cap["by_streams"])
+    assert cap["streams_at_live_fps"] == max([p["streams"] for p in cap["by_streams"] if p["per_stream_fps"] >= 10],
+                                             default=0)
     assert "exact / windowed" in capsys.readouterr().out
+
+
+def test_benchmark_defaults_skip_emulated_bf16_and_the_memory_stream(tmp_path, monkeypatch):
+    from svdgan import precision
+
+    monkeypatch.setattr(precision, "native_bf16", lambda device="cpu": (False, "stubbed: no native bf16"))
+    out = tmp_path / "realtime.json"
+    assert main(["benchmark", "--size", "16", "--frames", "8", "--streams", "0", "--json", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert "windowed_fps_bf16" not in r and "memory" not in r and "capacity" not in r and r["fast_fps"] > 0
 
 
 def test_stream_flops_fast_is_one_lstm_step():

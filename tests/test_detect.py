@@ -91,3 +91,20 @@ def test_evaluate_fast_mode_equals_fast_detection(model, synthetic_dataset, tmp_
     streamed = [json.loads(line)["score"] for line in events.read_text().splitlines()]
     np.testing.assert_allclose(streamed, offline, rtol=1e-5, atol=1e-5)
     assert json.loads((report / "metrics.json").read_text())["mode"] == "fast"
+
+
+def test_detect_and_evaluate_never_pick_emulated_bf16(model, synthetic_dataset, tmp_path, capsys, monkeypatch):
+    from svdgan import detect as detect_module
+    from svdgan import precision
+
+    monkeypatch.setattr(precision, "native_bf16", lambda device="cpu": (False, "stubbed: no native bf16"))
+    chosen = []
+    real = detect_module.StreamScorer
+    monkeypatch.setattr(detect_module, "StreamScorer", lambda g, c, m, p: chosen.append(p) or real(g, c, m, p))
+    code, _, err = run(["detect", synthetic_dataset / "testing" / "frames" / "01", "--checkpoint", model,
+                        "--events", tmp_path / "e.jsonl", "--max-frames", "3"], capsys)
+    assert code == 0 and chosen == ["fp32"] and "precision auto -> fp32" in err
+    code, _, err = run(["evaluate", "--checkpoint", model, "--data", synthetic_dataset, "--out", tmp_path / "r",
+                        "--quiet"], capsys)
+    assert code == 0 and json.loads((tmp_path / "r" / "metrics.json").read_text())["precision"] == "fp32"
+    assert "precision auto -> fp32" in err

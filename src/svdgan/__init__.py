@@ -1,3 +1,43 @@
-"""svdgan: SVD-GAN for real-time unsupervised video anomaly detection."""
+"""svdgan: SVD-GAN for real-time, unsupervised video anomaly detection.
+
+Public API (the command line `svdgan` calls the same code):
+    load        load a trained model (default: the shipped UCSD Ped2 model)
+    Model       a loaded model: .score(frames) for a clip, .stream(source) for a live source
+    StreamResult  one scored frame of Model.stream: score, alert state, image, error map
+    evaluate    score every test frame of a dataset; AUC, EER and the per-video figures
+    train       train on the normal videos of a dataset; returns the checkpoint path
+    synthesize  write the synthetic surveillance dataset with its ground truth
+    SynthConfig   the synthetic scene's options (size, videos, frames, seed)
+    Config      the configuration: model, loss, train and score sections
+    load_config   the defaults, a YAML file and key=value overrides, validated
+    UserError   raised for bad input (the command line prints it as one line, exit status 2)
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
 
 __version__ = "0.1.0"
+
+# name -> (module, attribute): imported on first use, so `svdgan --help` does not load torch
+_PUBLIC = {
+    "load": ("api", "load"), "Model": ("api", "Model"), "StreamResult": ("api", "StreamResult"),
+    "evaluate": ("api", "evaluate"), "train": ("training", "train"), "synthesize": ("synth", "write_synthetic"),
+    "SynthConfig": ("synth", "SynthConfig"), "Config": ("config", "Config"), "load_config": ("config", "load_config"),
+    "UserError": ("errors", "UserError"),
+}
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'svdgan' has no attribute {name!r}")
+    module, attribute = _PUBLIC[name]
+    value = getattr(import_module(f".{module}", __name__), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC])

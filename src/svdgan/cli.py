@@ -27,7 +27,7 @@ def _cmd_synth(args: argparse.Namespace) -> None:
 
 def _cmd_train(args: argparse.Namespace) -> None:
     from .config import load_config
-    from .train import train
+    from .training import train
 
     config = None if args.resume else load_config(args.config, args.set)
     path = train(args.data, args.out, config, resume=args.resume, overrides=args.set,
@@ -37,11 +37,11 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     from .checkpoint import default_checkpoint
-    from .evaluate import evaluate_checkpoint
+    from .evaluation import evaluate_checkpoint
 
     metrics = evaluate_checkpoint(default_checkpoint(args.checkpoint), args.data, args.out, args.normalize,
                                   args.ground_truth, progress=not args.quiet, overrides=args.set,
-                                  scene=args.scene, mode=args.mode)
+                                  scene=args.scene, mode=args.mode, precision=args.precision)
     summary = {k: metrics.get(k) for k in ("micro_auc", "macro_auc", "eer", "n_frames", "normalize", "mode")}
     print(json.dumps(summary))
     print(f"report written to {args.out}")
@@ -74,7 +74,7 @@ def _cmd_export(args: argparse.Namespace) -> None:
 def _cmd_benchmark(args: argparse.Namespace) -> None:
     from .benchmarks.realtime import format_results, run
 
-    results = run(args.checkpoint, args.size, args.frames, args.memory_frames)
+    results = run(args.checkpoint, args.size, args.frames, args.memory_frames, args.precision, args.streams)
     print(format_results(results))
     if args.json:
         from .checkpoint import atomic_write
@@ -127,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-videos", type=int, default=6)
     p.set_defaults(func=_cmd_synth)
 
+    def precision_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                       help="auto (default): bfloat16 autocast only where the CPU or GPU runs it natively "
+                            "(AVX512_BF16, AMX), else fp32; emulated bf16 is about 30x slower")
+
     def config_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--config", help="YAML file with sections model, loss, train, score")
         p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -151,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scene", help="ShanghaiTech: evaluate one scene only (e.g. 01)")
     p.add_argument("--mode", default="exact", choices=["exact", "fast"],
                    help="fast: score as `svdgan detect --mode fast` (ConvLSTM state carried over the video)")
+    precision_arg(p)
     p.add_argument("--set", action="append", default=[], metavar="score.KEY=VALUE",
                    help="score option, e.g. --set score.patch=16 (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -180,8 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-frames", type=int, help="stop after this many frames in all")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--backend", default="torch", choices=["torch", "onnxruntime"])
-    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
-                   help="bf16: bfloat16 autocast (torch backend), faster on CPUs with AVX512-BF16")
+    precision_arg(p)
     p.add_argument("--onnx", help="model from `svdgan export` for --backend onnxruntime (default: export now)")
     p.set_defaults(func=_cmd_detect)
 
@@ -193,8 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("benchmark", help="frames per second and latency: windowed, exact and fast scoring")
     p.add_argument("--checkpoint", help="model to time (default: the paper's architecture, random weights)")
     p.add_argument("--size", type=int, help="frame size of the paper's architecture (default 128)")
-    p.add_argument("--frames", type=int, default=200, help="frames timed per mode")
-    p.add_argument("--memory-frames", type=int, default=100_000, help="length of the memory test stream (0: skip)")
+    p.add_argument("--frames", type=int, default=100, help="frames timed per mode")
+    p.add_argument("--streams", type=int, default=8,
+                   help="capacity: time fast mode with 1..N streams scored together (0: skip)")
+    p.add_argument("--memory-frames", type=int, default=0,
+                   help="also stream this many frames and report resident memory (README: 100000)")
+    precision_arg(p)
     p.add_argument("--json", help="write the figures here (e.g. benchmarks/results/realtime.json)")
     p.set_defaults(func=_cmd_benchmark)
 

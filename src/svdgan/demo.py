@@ -8,9 +8,9 @@ from pathlib import Path
 
 from .config import Config, ModelConfig, TrainConfig
 from .errors import UserError
-from .evaluate import evaluate_checkpoint
+from .evaluation import evaluate_checkpoint
 from .synth import SynthConfig, write_synthetic
-from .train import train
+from .training import train
 
 
 def demo_config(steps: int | None = None) -> Config:
@@ -19,7 +19,7 @@ def demo_config(steps: int | None = None) -> Config:
     config = Config(
         model=ModelConfig(size=64, conv1_channels=32, conv2_channels=32, lstm_channels=(32, 32, 32, 64),
                           decoder_channels=32),
-        train=TrainConfig(steps=steps or 1200, batch_size=4, checkpoint_every=250, preview_every=250,
+        train=TrainConfig(steps=steps or 600, batch_size=4, checkpoint_every=250, preview_every=250,
                           log_every=10, stats_frames=320),
     )
     return config.validate()

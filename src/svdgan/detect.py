@@ -25,6 +25,7 @@ from .checkpoint import default_checkpoint, load_generator
 from .data.frames import resize, to_model_range
 from .errors import UserError
 from .overlay import AnnotatedVideo
+from .precision import choose_precision
 from .scoring import normalize
 from .sources import Frame, Source, open_source
 from .stream import StreamScorer
@@ -93,7 +94,7 @@ def _batches(readers: list[_Reader]) -> Iterator[list[tuple[int, Frame, float]]]
 def detect(specs: list[str], checkpoint: str | Path | None = None, mode: str = "exact",
            threshold: float | None = None, min_frames: int = 3, events_path: str | Path | None = None,
            output: str | Path | None = None, max_frames: int | None = None, threads: int = 0,
-           backend: str = "torch", onnx_path: str | Path | None = None, precision: str = "fp32") -> dict[str, Any]:
+           backend: str = "torch", onnx_path: str | Path | None = None, precision: str = "auto") -> dict[str, Any]:
     """Run detection until every source ends (or Ctrl-C); returns the summary."""
     if min_frames < 1:
         raise UserError("--min-frames must be at least 1")
@@ -104,11 +105,13 @@ def detect(specs: list[str], checkpoint: str | Path | None = None, mode: str = "
         raise UserError("the checkpoint has no normal-score statistics: finish training or run svdgan calibrate")
     if threads:
         torch.set_num_threads(threads)
+    precision, precision_note = choose_precision(precision) if backend == "torch" else ("fp32", None)
     threshold = 1.0 if threshold is None else threshold  # 1.0: the worst normal training frame
     sources = [open_source(spec) for spec in specs]
     with ExitStack() as temporary:
         scorer = _scorer(generator, config, mode, backend, checkpoint, onnx_path, temporary, precision)
-        return _run(sources, scorer, config, stats, mode, threshold, min_frames, events_path, output, max_frames)
+        return _run(sources, scorer, config, stats, mode, threshold, min_frames, events_path, output, max_frames,
+                    precision_note)
 
 
 def _scorer(generator: Any, config: Any, mode: str, backend: str, checkpoint: Path,
@@ -133,7 +136,7 @@ def _scorer(generator: Any, config: Any, mode: str, backend: str, checkpoint: Pa
 
 def _run(sources: list[Source], scorer: Any, config: Any, stats: dict, mode: str, threshold: float,
          min_frames: int, events_path: str | Path | None, output: str | Path | None,
-         max_frames: int | None) -> dict[str, Any]:
+         max_frames: int | None, precision_note: str | None = None) -> dict[str, Any]:
     alarms = [Alarm(threshold, min_frames) for _ in sources]
     readers = [_Reader(source) for source in sources]
     latencies: list[float] = []
@@ -151,6 +154,9 @@ def _run(sources: list[Source], scorer: Any, config: Any, stats: dict, mode: str
             reader.start()
         try:
             for batch in _batches(readers):
+                if precision_note:  # said with the first frame: bad input before it gets its error line alone
+                    print(precision_note, file=sys.stderr)
+                    precision_note = None
                 ids = [i for i, _, _ in batch]
                 x = to_model_range(np.stack([resize(f.image, config.model.size, config.model.channels)
                                              for _, f, _ in batch]))

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from .config import ModelConfig
-from .layers import ConvLSTM, LSTMState, conv2d, fold_batch_norm, per_frame, upconv2d
+from .layers import ConvLSTM, LSTMState, SeparableConv2d, conv2d, fold_batch_norm, per_frame, upconv2d
 
 
 class FrameFeatures(NamedTuple):
@@ -159,4 +159,10 @@ def fuse_for_inference(generator: Generator) -> Generator:
         conv, (bn, act) = block[0], block[1]
         fold_batch_norm(conv, bn)
         block[1] = nn.Sequential(act)
+    fused = fused.to(memory_format=torch.channels_last)
+    last = fused.decoder.out[0]
+    if isinstance(last, SeparableConv2d):  # its faster form depends on the CPU: time both once
+        size = generator.cfg.size
+        last.pick_fastest_form(torch.randn(1, last.depthwise.in_channels, size, size
+                                           ).contiguous(memory_format=torch.channels_last))
     return fused

@@ -1,8 +1,11 @@
 """Streaming scores: one new frame per stream in, its anomaly score out, for many streams at once.
 
-Each frame's per-frame encoder features are computed once, when it arrives, and cached.
-    exact: the ConvLSTM stack runs over the cached features of the frame's causal window (the
-           last T frames), so scores equal `svdgan evaluate`'s (same windows, same code).
+Each frame's per-frame encoder features are computed once, when it arrives.
+    exact: the frame's latent is the ConvLSTM stack's output over its causal window (the last T
+           frames), so scores equal `svdgan evaluate`'s. Each stream keeps the T windows that
+           are open (one starting at each of its last T frames); every new frame advances them all
+           by one step, as one batch, and starts a new one: the same arithmetic as running each
+           window from its start, without recomputing its first steps, and batched.
     fast:  the ConvLSTM state is carried from frame to frame (one step per layer per frame),
            so a frame's latent summarises the whole stream so far instead of the last T frames.
 In both, only the newest frame is decoded.
@@ -48,7 +51,7 @@ class _Stream:
 
     def __init__(self, clip_len: int, smooth: int):
         self.count = 0  # frames seen
-        self.window: deque[torch.Tensor] = deque(maxlen=clip_len)  # exact: skip2 of the last T input frames
+        self.windows: list[LSTMState] | None = None  # exact: each layer's state of the open windows, oldest first
         self.states: list[LSTMState] | None = None  # fast: the carried ConvLSTM state
         self.last: FrameFeatures | None = None  # features of the previous frame
         self.last_frame: torch.Tensor | None = None  # the previous frame (1, C, S, S)
@@ -61,7 +64,7 @@ class StreamScorer:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         if precision not in ("fp32", "bf16"):
-            raise ValueError("precision must be fp32 or bf16")
+            raise ValueError("precision must be fp32 or bf16 (resolve 'auto' with precision.resolve_precision)")
         torch.set_flush_denormal(True)  # denormal activations are slow on CPUs
         self.generator = generator.eval()
         self.config = config
@@ -104,23 +107,39 @@ class StreamScorer:
 
     def _window_latents(self, states: list[_Stream], newest: list[FrameFeatures],
                         from_previous: list[bool]) -> torch.Tensor:
-        """Exact: the ConvLSTM over each stream's window of cached features, as `svdgan evaluate`."""
-        for st, new, prev in zip(states, newest, from_previous):
-            if not prev:
-                st.window.append(new.skip2)
-        latents: list[torch.Tensor | None] = [None] * len(states)
-        by_length: dict[int, list[int]] = {}
+        """Exact: each stream's open windows take one step with its new frame and a new window starts
+        at it; the oldest window ends here, and its output is the latent of the window [t-T+1, t]."""
+        encoder, clip_len = self.generator.encoder, self.config.model.clip_len
+        old = [0 if st.windows is None else len(st.windows[0][0]) for st in states]  # open windows per stream
+        # rows: every stream's open windows (oldest first), then one new window per stream
+        owner = [i for i, n in enumerate(old) for _ in range(n)] + list(range(len(states)))
+        starts = np.cumsum([0, *old])
+        n_old = int(starts[-1])
+        x, new_states = None, []
+        for k, (lstm, norm) in enumerate(zip(encoder.lstms, encoder.lstm_norms)):
+            if k == 0:  # the first layer's input is the frame itself: its gates are shared by its windows
+                gates = lstm.input_gates(torch.cat([f.skip2 for f in newest]))[owner]
+            else:
+                gates = lstm.input_gates(x)
+            carried = [st.windows[k] for st, n in zip(states, old) if n]
+            previous = (torch.cat([h for h, _ in carried]), torch.cat([c for _, c in carried])) if carried else None
+            hidden, cell = lstm.step_and_start(gates, previous)
+            x = norm(hidden)
+            new_states.append((hidden, cell))
+        for i, st in enumerate(states):  # each stream keeps its windows' new states, then its new one
+            rows = [*range(int(starts[i]), int(starts[i + 1])), n_old + i]
+            st.windows = [(hidden[rows], cell[rows]) for hidden, cell in new_states]
+        latents = []
         for i, st in enumerate(states):
-            by_length.setdefault(len(st.window), []).append(i)
-        for group in by_length.values():  # equal windows run as one batch
-            window = torch.stack([torch.cat(list(states[i].window)) for i in group])  # (B, T', C, h, w)
-            latent, _ = self.generator.encoder.temporal(window)
-            for j, i in enumerate(group):
-                latents[i] = latent[j:j + 1, -1]
-        for st, new, prev in zip(states, newest, from_previous):
-            if prev:
-                st.window.append(new.skip2)  # the next frame's window ends here
-        return torch.cat(latents)
+            latents.append(x[int(starts[i]) if old[i] else n_old + i][None])  # the oldest window's output
+            if old[i] + 1 == clip_len:  # it has seen T frames: done
+                st.windows = [(h[1:], c[1:]) for h, c in st.windows]
+        now = torch.cat(latents)
+        out = []
+        for st, latent, prev in zip(states, now, from_previous):
+            out.append(st.last_latent if prev else latent[None])
+            st.last_latent = latent[None]
+        return torch.cat(out)
 
     def _carried_latents(self, states: list[_Stream], newest: list[FrameFeatures],
                          from_previous: list[bool]) -> torch.Tensor:

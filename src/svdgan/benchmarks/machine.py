@@ -18,5 +18,17 @@ def hardware() -> dict[str, Any]:
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
+    from ..precision import native_bf16, vector_extensions
+
     return {"cpu": model, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "vector_extensions": vector_extensions(), "native_bf16": native_bf16()[0],
+            "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "torch": torch.__version__, "python": platform.python_version(), "gpu": None}
+
+
+def describe(hw: dict[str, Any]) -> str:
+    """One line for a benchmark's header: which kind of processor its figures come from."""
+    kind = "AVX-512" if any(f.startswith("avx512") for f in hw.get("vector_extensions", [])) else "no AVX-512"
+    return (f"{hw['cpu']} ({kind}; {hw.get('torch_cpu_capability', '?')} kernels; native bf16: "
+            f"{'yes' if hw.get('native_bf16') else 'no'}), {hw['cores']} cores, {hw['torch_threads']} torch threads, "
+            f"torch {hw['torch']}")

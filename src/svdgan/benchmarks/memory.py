@@ -38,7 +38,7 @@ sys.exit(code)
 
 def peak_rss_mb(data: Path, out: Path, cache: Path | None) -> float:
     args = ["train", "--data", str(data), "--out", str(out), "--quiet", "--set", "train.steps=2",
-            "--set", "train.stats_frames=7", "--set", "train.precision=bf16"]
+            "--set", "train.stats_frames=7", "--set", "train.precision=auto"]
     if cache is not None:
         args += ["--set", f"train.cache_dir={cache}"]
     result = subprocess.run([sys.executable, "-c", _CHILD, *args], capture_output=True, text=True, check=True)
@@ -61,7 +61,8 @@ def run(frame_counts: list[int]) -> dict[str, Any]:
     x = np.array([p["train_frames"] for p in points], dtype=float)
     y = np.array([p["in_memory_mb"] for p in points])
     slope, intercept = np.polyfit(x, y, 1)
-    return {"hardware": hardware(), "config": "paper's (128 px, 3 channels, T = 7, batch 3), bf16", "points": points,
+    return {"hardware": hardware(), "config": "paper's (128 px, 3 channels, T = 7, batch 3), precision auto",
+            "points": points,
             "in_memory_mb_per_1000_frames": slope * 1000, "in_memory_base_mb": intercept,
             "shanghaitech_train_frames": SHANGHAITECH_TRAIN_FRAMES,
             "shanghaitech_in_memory_estimate_gb": (intercept + slope * SHANGHAITECH_TRAIN_FRAMES) / 1024,

@@ -29,12 +29,12 @@ from ..data.datasets import FrameTruth, discover
 from ..data.frames import load_video, to_model_range
 from ..data.groundtruth import frame_labels
 from ..errors import UserError
-from ..evaluate import evaluate_checkpoint
+from ..evaluation import evaluate_checkpoint
 from ..info import flops_per_frame, parameter_counts
 from ..metrics import evaluate as compute_metrics
 from ..scorefiles import read_scores
 from ..scoring import causal_smooth, frame_score, normalize, patch_errors, reconstruct_windows, window_end
-from ..train import train
+from ..training import train
 from .machine import hardware
 
 README_START, README_END = "<!-- ped2-table:start -->", "<!-- ped2-table:end -->"

@@ -3,14 +3,14 @@
     python -m svdgan.benchmarks.training [--steps 6] [--json benchmarks/results/training.json]
 
 Times full training steps (generator and discriminator updates) on random clips, after warm-up,
-in fp32 and in bf16 autocast, and times the SVD loss alone on the same batch.
+in fp32 and, where the processor runs bfloat16 natively (or with --bf16), in bf16 autocast, and
+times the SVD loss alone on the same batch.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -19,7 +19,9 @@ import torch
 
 from ..config import Config, TrainConfig
 from ..losses import svd_loss
-from ..train import Models, train_step
+from ..training import Models, train_step
+from .machine import describe, hardware
+from .realtime import precisions_to_run
 
 AUTHORS_KERAS_CLIPS_PER_S = 0.96  # ../shared/paper/NOTES.md, measured on this kind of machine
 
@@ -35,10 +37,9 @@ def _median_seconds(fn, steps: int, warmup: int = 2) -> float:
     return statistics.median(times)
 
 
-def measure(steps: int) -> dict:
-    results: dict = {"machine": f"{platform.processor() or platform.machine()}, "
-                                f"{torch.get_num_threads()} torch threads", "torch": torch.__version__}
-    for precision in ("fp32", "bf16"):
+def measure(steps: int, precisions: tuple[str, ...] = ("fp32",)) -> dict:
+    results: dict = {"hardware": hardware(), "torch": torch.__version__}
+    for precision in precisions:
         config = Config(train=TrainConfig(precision=precision))
         torch.manual_seed(0)
         models = Models(config)
@@ -61,9 +62,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=6, help="timed steps per precision")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                        help="auto: a bf16 row only where bfloat16 is native; bf16: one anyway")
     args = parser.parse_args()
-    results = measure(args.steps)
+    results = measure(args.steps, precisions_to_run(args.precision))
+    print(describe(results["hardware"]))
     for precision in ("fp32", "bf16"):
+        if precision not in results:
+            continue
         r = results[precision]
         print(f"{precision}: {r['seconds_per_step']:.2f} s per step, {r['clips_per_second']:.2f} clips/s "
               f"(authors' Keras code: {AUTHORS_KERAS_CLIPS_PER_S} clips/s)")

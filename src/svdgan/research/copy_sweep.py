@@ -1,6 +1,6 @@
 """How far can score options alone go? The no-model detector under every score option.
 
-    python -m svdgan.benchmarks.copy_sweep --data ../shared/data/ucsd_ped2 [--sizes 128 256]
+    python -m svdgan.research.copy_sweep --data ../shared/data/ucsd_ped2 [--sizes 128 256]
 
 Frame t-1 stands in for the generated frame t (ped2.py's baseline row, what a predictor that
 learned nothing but "copy" scores). Each frame size, worst-patch size, causal smoothing window
@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from ..benchmarks.ped2 import copy_errors
 from ..checkpoint import atomic_write
 from ..data.datasets import discover
 from ..data.frames import load_video, to_model_range
@@ -29,7 +30,6 @@ from ..data.groundtruth import frame_labels
 from ..errors import UserError
 from ..metrics import evaluate as compute_metrics
 from ..scoring import causal_smooth, frame_score
-from .ped2 import copy_errors
 
 LOCAL = ("none", "location")
 

@@ -25,6 +25,7 @@ from .distributed import Dist, setup, teardown
 from .errors import UserError
 from .generator import Generator
 from .losses import adversarial_loss, discriminator_loss, generator_losses
+from .precision import resolve_precision
 from .scoring import normal_score_stats
 
 LOG_COLUMNS = ["step", "seconds", "discriminator", "generator", "adversarial", "contextual",
@@ -84,7 +85,8 @@ def train_step(models: Models, clips: torch.Tensor, config: Config, dist: Dist |
     """
     g, d = models.g.train(), models.d.train()
     inputs, targets = split_clips(clips, config)
-    with torch.autocast(clips.device.type, dtype=torch.bfloat16, enabled=config.train.precision == "bf16"):
+    bf16 = resolve_precision(config.train.precision, clips.device, announce=False) == "bf16"
+    with torch.autocast(clips.device.type, dtype=torch.bfloat16, enabled=bf16):
         out = g(inputs)
         real, fake = d(targets), d(out.recon)
         adversarial = adversarial_loss(real.prob, fake.prob, real.features, fake.features,
@@ -191,6 +193,7 @@ def _train(data: str | Path, out_dir: Path, config: Config | None, resume: bool,
     except ValueError as exc:
         raise UserError(f"{data}: {exc}") from None
 
+    precision = resolve_precision(config.train.precision, dist.device, announce=progress)  # says which, and why
     torch.manual_seed(config.train.seed)  # the same initial weights in every process
     models = Models(config, dist.device, dist.world)
     step, seconds_before = 0, 0.0
@@ -211,7 +214,7 @@ def _train(data: str | Path, out_dir: Path, config: Config | None, resume: bool,
             return
         seconds = seconds_before + time.perf_counter() - start  # training time over all resumed sessions
         save_checkpoint(ckpt_path, {"config": config.to_dict(), "step": step, "score_stats": stats,
-                                    "train_seconds": seconds, **models.state()})
+                                    "precision": precision, "train_seconds": seconds, **models.state()})
 
     total, per_rank = config.train.steps, config.train.batch_size
     bar = tqdm(total=total, initial=step, desc="training", unit="step", disable=not progress)

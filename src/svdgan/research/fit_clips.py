@@ -1,6 +1,6 @@
 """Can the generator fit the motion of a few training clips? A diagnostic for the Ped2 findings.
 
-    python -m svdgan.benchmarks.fit_clips --data ../shared/data/ucsd_ped2 [--zero-init] [--kind l2]
+    python -m svdgan.research.fit_clips --data ../shared/data/ucsd_ped2 [--zero-init] [--kind l2]
 
 Trains only the generator, on its contextual loss, on one fixed clip from each of the first
 three training videos, and prints how far it gets past "copy frame t-1": its mean absolute
@@ -15,13 +15,13 @@ from pathlib import Path
 
 import torch
 
+from ..benchmarks.ped2 import change_stats
 from ..config import load_config
 from ..data.datasets import discover
 from ..data.frames import load_video, to_model_range
 from ..errors import UserError
 from ..generator import Generator
 from ..losses import contextual_loss
-from .ped2 import change_stats
 
 
 def fit_clips(data: Path, recipe: Path, size: int, steps: int, kind: str, lr: float, zero_init: bool,

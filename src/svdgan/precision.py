@@ -1,0 +1,77 @@
+"""Numeric precision: bfloat16 only where the hardware runs it natively.
+
+Without native support (x86 CPUs lacking AVX512_BF16 and AMX, e.g. every AVX2-only processor)
+oneDNN emulates bfloat16 and runs about 30 times slower than fp32, so `auto` picks fp32 there.
+"""
+
+from __future__ import annotations
+
+import functools
+import platform
+import sys
+from pathlib import Path
+
+import torch
+
+from .errors import UserError
+
+PRECISIONS = ("auto", "fp32", "bf16")
+_X86_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo names of native bfloat16 arithmetic
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """The processor's feature flags from /proc/cpuinfo (empty where there is none)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.exists():
+        return frozenset()
+    for line in cpuinfo.read_text(errors="replace").splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):  # x86 / aarch64
+            return frozenset(value.split())
+    return frozenset()
+
+
+def vector_extensions() -> list[str]:
+    """The SIMD and matrix extensions a speed figure depends on, e.g. ['avx2', 'fma']."""
+    wanted = ("avx2", "fma", "avx512", "amx", "asimd", "sve", "bf16")
+    return sorted(f for f in cpu_flags() if f.startswith(wanted))
+
+
+def native_bf16(device: str | torch.device = "cpu") -> tuple[bool, str]:
+    """Whether `device` computes bfloat16 natively, and why we think so."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        ok = torch.cuda.is_bf16_supported()
+        return ok, f"GPU {torch.cuda.get_device_name(device)} {'supports' if ok else 'lacks'} bfloat16"
+    flags = cpu_flags()
+    if platform.machine().lower() in ("aarch64", "arm64"):
+        return "bf16" in flags, "this ARM CPU " + ("has" if "bf16" in flags else "has no") + " BF16 instructions"
+    native = sorted(flags & set(_X86_BF16_FLAGS))
+    if native:
+        return True, f"this CPU has {' and '.join(native)}"
+    return False, "this CPU has no avx512_bf16 or amx_bf16, so bfloat16 would be emulated"
+
+
+def choose_precision(requested: str, device: str | torch.device = "cpu") -> tuple[str, str | None]:
+    """'auto', 'fp32' or 'bf16' -> ('fp32' or 'bf16', the line that says why, or None).
+    auto: bf16 only where native; an explicit bf16 without native support runs, with a warning."""
+    if requested not in PRECISIONS:
+        raise UserError(f"precision must be one of {', '.join(PRECISIONS)}, got {requested!r}")
+    if requested == "fp32":
+        return "fp32", None
+    native, why = native_bf16(device)
+    if requested == "auto":
+        chosen = "bf16" if native else "fp32"
+        return chosen, f"svdgan: precision auto -> {chosen} ({why})"
+    if native:
+        return "bf16", None
+    return "bf16", f"svdgan: warning: bf16 requested but {why}: expect it to run many times slower than fp32"
+
+
+def resolve_precision(requested: str, device: str | torch.device = "cpu", announce: bool = True) -> str:
+    """choose_precision, saying on stderr which was chosen and why (when `announce`)."""
+    chosen, line = choose_precision(requested, device)
+    if line and announce:
+        print(line, file=sys.stderr)
+    return chosen
