@@ -1,4 +1,4 @@
-# Two entry points: `make demo` and `make test`. Both create .venv if missing and install svdgan.
+# Entry points: `make demo`, `make test` and `make docs`. Each creates .venv if missing and installs svdgan.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install docs clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,8 +24,16 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
 
+# The documentation site (docs/, mkdocs.yml); --strict fails on a broken link or a missing reference.
+$(VENV)/.docs-installed: $(VENV)/.installed
+	$(PY) -m pip install -q -e ".[docs]"
+	touch $@
+
+docs: $(VENV)/.docs-installed
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests
 
 clean:
-	rm -rf demo_out .pytest_cache
+	rm -rf demo_out site .pytest_cache

@@ -2,17 +2,17 @@
 
 import json
 
-from svdgan.benchmarks.ped2 import README_END, README_START, main
+from svdgan.benchmarks.ped2 import TABLE_END, TABLE_START, main
 
 from .conftest import TINY
 
 
 def test_ped2_benchmark_writes_json_table_readme_and_weights(synthetic_dataset, tmp_path, capsys):
     readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{README_START}\nold table\n{README_END}\nrest\n")
+    readme.write_text(f"intro\n{TABLE_START}\nold table\n{TABLE_END}\nrest\n")
     out_json = tmp_path / "results" / "ped2.json"
     args = ["--data", str(synthetic_dataset), "--recipe", str(TINY), "--runs", str(tmp_path / "runs"),
-            "--json", str(out_json), "--readme", str(readme),
+            "--json", str(out_json), "--page", str(readme),
             "--rows", "full", "no_svd", "score_patch", "copy_previous",
             "--ship", str(tmp_path / "weights" / "model.pt")]
     assert main(args) == 0
@@ -25,7 +25,7 @@ def test_ped2_benchmark_writes_json_table_readme_and_weights(synthetic_dataset, 
     assert no_svd["overrides"] == ["loss.svd=0"] and patch["score"]["patch"] == 16
     assert patch["steps"] == full["steps"]  # score rows reuse the first row's run
     text = readme.read_text()
-    assert "old table" not in text and "without the SVD loss" in text and text.endswith(f"{README_END}\nrest\n")
+    assert "old table" not in text and "without the SVD loss" in text and text.endswith(f"{TABLE_END}\nrest\n")
     assert (tmp_path / "weights" / "model.pt").exists()
     # a rerun of one row reuses its finished run instead of training again, and keeps the other rows
     before = (tmp_path / "runs" / "full" / "checkpoint.pt").stat().st_mtime_ns

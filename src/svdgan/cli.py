@@ -202,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--streams", type=int, default=8,
                    help="capacity: time fast mode with 1..N streams scored together (0: skip)")
     p.add_argument("--memory-frames", type=int, default=0,
-                   help="also stream this many frames and report resident memory (README: 100000)")
+                   help="also stream this many frames and report resident memory (docs: 100000)")
     precision_arg(p)
     p.add_argument("--json", help="write the figures here (e.g. benchmarks/results/realtime.json)")
     p.set_defaults(func=_cmd_benchmark)

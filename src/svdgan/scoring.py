@@ -106,7 +106,7 @@ def generate_windows(generator: Generator, frames: torch.Tensor, ends: list[int]
 
     Computed without changing that result: overlapping windows share their frames' per-frame
     features, and the decoder runs one frame at a time, so its 128x128 activations stay in the
-    CPU cache instead of filling and faulting in memory (1.3x faster on the README's 2-core CPU)."""
+    CPU cache instead of filling and faulting in memory (1.3x faster on a 2-core AVX-512 CPU)."""
     encoded = encode_windows(generator, frames, ends, window)
     latent, steps = encoded.latent.flatten(0, 1), encoded.steps.flatten()
     outputs = [_decode(generator, encoded, latent[i:i + decode_chunk], steps[i:i + decode_chunk])

@@ -6,7 +6,7 @@ Every row trains `configs/ped2.yaml` with a few overrides on the same data and s
 in its own run folder under --runs (resumable: rerun the command after an interruption and
 finished rows are reused, unfinished ones resumed). Score-option rows rescore the first row's
 weights. Writes benchmarks/results/ped2.json, the markdown table beside it, and that table
-into README.md between its ped2-table markers.
+into docs/ped2.md between its ped2-table markers.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from ..scoring import causal_smooth, frame_score, normalize, patch_errors, recon
 from ..training import train
 from .machine import hardware
 
-README_START, README_END = "<!-- ped2-table:start -->", "<!-- ped2-table:end -->"
+TABLE_START, TABLE_END = "<!-- ped2-table:start -->", "<!-- ped2-table:end -->"
 
 
 @dataclass
@@ -233,13 +233,13 @@ def markdown_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def update_readme(readme: Path, table: str) -> bool:
-    text = readme.read_text()
-    if README_START not in text or README_END not in text:
+def update_page(page: Path, table: str) -> bool:
+    text = page.read_text()
+    if TABLE_START not in text or TABLE_END not in text:
         return False
-    head, rest = text.split(README_START, 1)
-    _, tail = rest.split(README_END, 1)
-    readme.write_text(f"{head}{README_START}\n{table}\n{README_END}{tail}")
+    head, rest = text.split(TABLE_START, 1)
+    _, tail = rest.split(TABLE_END, 1)
+    page.write_text(f"{head}{TABLE_START}\n{table}\n{TABLE_END}{tail}")
     return True
 
 
@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recipe", default=Path("configs/ped2.yaml"), type=Path)
     parser.add_argument("--runs", default=Path("runs/ped2"), type=Path, help="run folders (resumable)")
     parser.add_argument("--json", default=Path("benchmarks/results/ped2.json"), type=Path)
-    parser.add_argument("--readme", default=Path("README.md"), type=Path)
+    parser.add_argument("--page", default=Path("docs/ped2.md"), type=Path, help="page whose table is replaced")
     parser.add_argument("--rows", nargs="*", help=f"a subset of: {' '.join(r.name for r in ROWS)}")
     parser.add_argument("--ship", type=Path, help="copy the first row's model here (e.g. weights/ped2.pt)")
     args = parser.parse_args(argv)
@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(args.json, lambda tmp: tmp.write_text(json.dumps(merged, indent=2) + "\n"))
         atomic_write(args.json.with_suffix(".md"), lambda tmp: tmp.write_text(table + "\n"))
-        update_readme(args.readme, table)
+        update_page(args.page, table)
         first = results["rows"][-1]
         if args.ship and first["name"] == "full":
             args.ship.parent.mkdir(parents=True, exist_ok=True)
