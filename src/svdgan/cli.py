@@ -106,6 +106,12 @@ def _cmd_info(args: argparse.Namespace) -> None:
     print(json.dumps(info) if args.json else format_info(info))
 
 
+def _cmd_serve(args: argparse.Namespace) -> None:
+    from .serve import serve
+
+    serve(args.config, args.host, args.port, args.token, args.storage)
+
+
 def _cmd_demo(args: argparse.Namespace) -> None:
     from .demo import run_demo
 
@@ -220,6 +226,14 @@ def build_parser() -> argparse.ArgumentParser:
     config_args(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser("serve", help="live pages, event review, HTTP API and MQTT for several cameras")
+    p.add_argument("--config", help="serve.yaml: cameras, storage, retention, MQTT (default: a synthetic camera)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (beyond loopback, a token is required)")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--token", help="every request must carry it (default: $SVDGAN_TOKEN)")
+    p.add_argument("--storage", help="folder for events.db and the media (overrides the config)")
+    p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("demo", help="synthesise a scene, train, evaluate and write the report")
     p.add_argument("--out", default="demo_out", help="folder for the data, the run and the report")

@@ -33,7 +33,7 @@ from .stream import StreamScorer
 _END = object()
 
 
-class _Reader(threading.Thread):
+class SourceReader(threading.Thread):
     def __init__(self, source: Source):
         super().__init__(daemon=True)
         self.source = source
@@ -71,7 +71,7 @@ class _Reader(threading.Thread):
         self.queue.put(_END)
 
 
-def _batches(readers: list[_Reader]) -> Iterator[list[tuple[int, Frame, float]]]:
+def next_frames(readers: list[SourceReader]) -> Iterator[list[tuple[int, Frame, float]]]:
     """The next frame of every source that has one; waits while none has."""
     active = set(range(len(readers)))
     while active:
@@ -138,7 +138,7 @@ def _run(sources: list[Source], scorer: Any, config: Any, stats: dict, mode: str
          min_frames: int, events_path: str | Path | None, output: str | Path | None,
          max_frames: int | None, precision_note: str | None = None) -> dict[str, Any]:
     alarms = [Alarm(threshold, min_frames) for _ in sources]
-    readers = [_Reader(source) for source in sources]
+    readers = [SourceReader(source) for source in sources]
     latencies: list[float] = []
     counts = [0] * len(sources)
     anomalous = [0] * len(sources)
@@ -153,7 +153,7 @@ def _run(sources: list[Source], scorer: Any, config: Any, stats: dict, mode: str
         for reader in readers:
             reader.start()
         try:
-            for batch in _batches(readers):
+            for batch in next_frames(readers):
                 if precision_note:  # said with the first frame: bad input before it gets its error line alone
                     print(precision_note, file=sys.stderr)
                     precision_note = None

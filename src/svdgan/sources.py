@@ -4,6 +4,7 @@
     frame folder  path/to/frames/       its images in natural order
     camera        0, 1, ...             live; reopened with back-off when it drops
     stream URL    rtsp://..., http://.. live; reopened with back-off when it drops
+    synthetic     synthetic:SEED        live; the demo scene with an anomaly now and then
 """
 
 from __future__ import annotations
@@ -116,6 +117,45 @@ class CaptureSource(Source):
                 capture.release()
 
 
+class SynthSource(Source):
+    """A live synthetic camera (`synthetic:SEED`): the demo scene of `svdgan synth`, rendered in
+    clips of `clip_frames` frames at `fps`; every `anomaly_every`-th clip holds an anomaly
+    (a cyclist, a cart or a person on the lawn, in turn). For `svdgan serve` with no set-up."""
+
+    live = True
+
+    def __init__(self, name: str, seed: int = 0, fps: float = 10.0, anomaly_every: int = 3, clip_frames: int = 80,
+                 size: tuple[int, int] = (160, 120), sleep: Callable[[float], None] = time.sleep):
+        from .synth import SynthConfig
+
+        self.name, self.seed, self.fps = name, seed, fps
+        self.anomaly_every, self.sleep = anomaly_every, sleep
+        self.cfg = SynthConfig(width=size[0], height=size[1], frames=clip_frames, seed=seed)
+
+    def clips(self) -> Iterator[tuple[list[np.ndarray], bool]]:
+        """Rendered clips, each with whether it holds an anomaly, forever."""
+        from .synth import ANOMALY_KINDS, _background, render_video
+
+        background, top, bottom = _background(self.cfg, np.random.default_rng([self.seed, 0]))
+        k = 0
+        while True:
+            odd = self.anomaly_every > 0 and k % self.anomaly_every == self.anomaly_every - 1
+            kind = ANOMALY_KINDS[(k // max(self.anomaly_every, 1)) % len(ANOMALY_KINDS)] if odd else None
+            frames, _ = render_video(self.cfg, np.random.default_rng([self.seed, 3, k]), background, top, bottom, kind)
+            yield frames, odd
+            k += 1
+
+    def frames(self) -> Iterator[Frame]:
+        start, index = time.monotonic(), 0
+        for frames, _ in self.clips():
+            for image in frames:
+                wait = start + index / self.fps - time.monotonic()
+                if wait > 0:
+                    self.sleep(wait)
+                yield Frame(index, time.monotonic() - start, image)
+                index += 1
+
+
 def _capture(target: str | int) -> Callable[[], Any]:
     def open_it() -> Any:
         if isinstance(target, str) and "://" in target:
@@ -129,6 +169,11 @@ def open_source(spec: str) -> Source:
     """A SOURCE argument of `svdgan detect`: a camera index, a URL, a video file or a frame folder."""
     if spec.isdigit():
         return CaptureSource(f"camera {spec}", _capture(int(spec)), live=True)
+    if spec.startswith("synthetic:"):
+        seed = spec.split(":", 1)[1]
+        if not seed.isdigit():
+            raise UserError(f"synthetic source needs an integer seed: {spec}")
+        return SynthSource(spec, int(seed))
     if "://" in spec:
         return CaptureSource(spec, _capture(spec), live=True)
     path = Path(spec)

@@ -71,6 +71,15 @@ class StreamScorer:
         self.mode = mode
         self.bf16 = precision == "bf16"  # bfloat16 autocast: faster on CPUs with AVX512-BF16, scores differ slightly
         self.streams: dict[int, _Stream] = {}
+        self.ignore: dict[int, torch.Tensor] = {}  # stream -> (1, S, S) 1 where scored, 0 where ignored
+
+    def set_ignore(self, stream: int, keep: torch.Tensor | None) -> None:
+        """Regions of a stream not scored (a tree in the wind, a clock): `keep` (S, S) is 1 where the
+        error counts and 0 where it does not; the generated frame there is taken as perfect."""
+        if keep is None:
+            self.ignore.pop(stream, None)
+        else:
+            self.ignore[stream] = keep.float().reshape(1, *keep.shape[-2:])
 
     def reset(self, stream: int) -> None:
         """Forget a stream's past (e.g. after its source reconnected)."""
@@ -100,6 +109,10 @@ class StreamScorer:
         bases = torch.cat([st.last_frame if prev else frames[i:i + 1]
                            for i, (st, prev) in enumerate(zip(states, from_previous))])
         recon = self.generator.decode(latents, skips, bases)  # only the newest frames are decoded
+        if self.ignore:
+            keep = torch.stack([self.ignore.get(s, torch.ones(1, 1, 1)).expand(1, *frames.shape[-2:])
+                                for s in streams])  # (B, 1, S, S)
+            recon = recon * keep + frames * (1 - keep)
         for i, (st, new) in enumerate(zip(states, newest)):
             st.last, st.last_frame = new, frames[i:i + 1]
             st.count += 1

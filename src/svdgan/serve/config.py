@@ -1,0 +1,138 @@
+"""`svdgan serve`'s configuration: cameras, storage, retention, MQTT, from YAML.
+
+    storage: serve_data              # events.db and media/ (snapshots, clips)
+    checkpoint: null                 # default model for every camera (null: the shipped one)
+    mode: fast                       # exact or fast streaming
+    retention: {max_age_hours: 168, max_mb: 2000}
+    clip: {pre_seconds: 3, post_seconds: 3}
+    mqtt: {enabled: false, host: 127.0.0.1, port: 1883, topic_prefix: svdgan}
+    cameras:
+      - name: lobby
+        source: rtsp://cam/stream    # anything `svdgan detect` reads, or synthetic:SEED
+        threshold: 1.0               # normalised score (1.0 = the worst normal frame)
+        min_frames: 3
+        checkpoint: lobby.pt         # a model from `svdgan calibrate` on this camera's normal footage
+        ignore: [[0.0, 0.0, 0.2, 0.3]]   # regions not scored: x0, y0, x1, y1 as fractions of the frame
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import UserError
+
+NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # camera names appear in URLs and MQTT topics
+
+
+@dataclass
+class CameraConfig:
+    name: str
+    source: str
+    threshold: float = 1.0
+    min_frames: int = 3
+    checkpoint: str | None = None
+    ignore: list[tuple[float, float, float, float]] = field(default_factory=list)
+    fps: float = 10.0  # synthetic sources only: frames per second
+
+
+@dataclass
+class ServeConfig:
+    cameras: list[CameraConfig]
+    storage: str = "serve_data"
+    checkpoint: str | None = None
+    mode: str = "fast"
+    max_age_hours: float = 168.0
+    max_mb: float = 2000.0
+    pre_seconds: float = 3.0
+    post_seconds: float = 3.0
+    mqtt: bool = False
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 1883
+    topic_prefix: str = "svdgan"
+
+
+def demo_config(storage: str = "serve_data") -> ServeConfig:
+    """No config given: the shipped model on a synthetic camera with an anomaly now and then."""
+    return ServeConfig([CameraConfig("synthetic", "synthetic:0", fps=10.0)], storage=storage)
+
+
+def _number(value: Any, key: str, low: float, high: float = float("inf")) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise UserError(f"bad serve config: {key} must be a number in [{low}, {high}], got {value!r}")
+    return float(value)
+
+
+def _camera(item: Any, index: int) -> CameraConfig:
+    where = f"cameras[{index}]"
+    if not isinstance(item, dict):
+        raise UserError(f"bad serve config: {where} must be a mapping")
+    unknown = set(item) - {"name", "source", "threshold", "min_frames", "checkpoint", "ignore", "fps"}
+    if unknown:
+        raise UserError(f"bad serve config: unknown key {where}.{sorted(unknown)[0]}")
+    name, source = item.get("name"), item.get("source")
+    if not isinstance(name, str) or not NAME.match(name):
+        raise UserError(f"bad serve config: {where}.name must be 1-64 letters, digits, '-' or '_'")
+    if not isinstance(source, (str, int)) or str(source) == "":
+        raise UserError(f"bad serve config: {where}.source is required")
+    ignore = []
+    for box in item.get("ignore") or []:
+        if (not isinstance(box, (list, tuple)) or len(box) != 4
+                or not all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in box)
+                or not (box[0] < box[2] and box[1] < box[3])):
+            raise UserError(f"bad serve config: {where}.ignore boxes are [x0, y0, x1, y1] fractions, x0 < x1, y0 < y1")
+        ignore.append(tuple(float(v) for v in box))
+    checkpoint = item.get("checkpoint")
+    if checkpoint is not None and not isinstance(checkpoint, str):
+        raise UserError(f"bad serve config: {where}.checkpoint must be a path")
+    min_frames = item.get("min_frames", 3)
+    if isinstance(min_frames, bool) or not isinstance(min_frames, int) or min_frames < 1:
+        raise UserError(f"bad serve config: {where}.min_frames must be an integer >= 1")
+    return CameraConfig(name, str(source), _number(item.get("threshold", 1.0), f"{where}.threshold", 0),
+                        min_frames, checkpoint, ignore, _number(item.get("fps", 10.0), f"{where}.fps", 0.1, 1000))
+
+
+def load_serve_config(path: str | Path) -> ServeConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"serve config not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"serve config {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"serve config {path} must be a mapping")
+    unknown = set(data) - {"storage", "checkpoint", "mode", "retention", "clip", "mqtt", "cameras"}
+    if unknown:
+        raise UserError(f"bad serve config: unknown key {sorted(unknown)[0]}")
+    cameras = data.get("cameras")
+    if not isinstance(cameras, list) or not cameras:
+        raise UserError("bad serve config: cameras must be a non-empty list")
+    config = ServeConfig([_camera(c, i) for i, c in enumerate(cameras)])
+    names = [c.name for c in config.cameras]
+    if len(set(names)) != len(names):
+        raise UserError("bad serve config: camera names must be unique")
+    config.storage = str(data.get("storage", config.storage))
+    config.checkpoint = data.get("checkpoint")
+    config.mode = data.get("mode", "fast")
+    if config.mode not in ("exact", "fast"):
+        raise UserError("bad serve config: mode must be exact or fast")
+    retention = data.get("retention") or {}
+    clip = data.get("clip") or {}
+    mqtt = data.get("mqtt") or {}
+    for section, value in (("retention", retention), ("clip", clip), ("mqtt", mqtt)):
+        if not isinstance(value, dict):
+            raise UserError(f"bad serve config: {section} must be a mapping")
+    config.max_age_hours = _number(retention.get("max_age_hours", 168.0), "retention.max_age_hours", 0)
+    config.max_mb = _number(retention.get("max_mb", 2000.0), "retention.max_mb", 0)
+    config.pre_seconds = _number(clip.get("pre_seconds", 3.0), "clip.pre_seconds", 0, 60)
+    config.post_seconds = _number(clip.get("post_seconds", 3.0), "clip.post_seconds", 0, 60)
+    config.mqtt = bool(mqtt.get("enabled", False))
+    config.mqtt_host = str(mqtt.get("host", "127.0.0.1"))
+    config.mqtt_port = int(_number(mqtt.get("port", 1883), "mqtt.port", 1, 65535))
+    config.topic_prefix = str(mqtt.get("topic_prefix", "svdgan"))
+    return config

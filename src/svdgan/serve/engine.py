@@ -1,0 +1,254 @@
+"""The scoring loop of `svdgan serve`: every camera's frames scored as they arrive (batched per
+model), alerts turned into events with a snapshot and a clip, live frames and health kept for
+the web page, messages for MQTT.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from ..alerts import Alarm, latency_summary
+from ..checkpoint import default_checkpoint, load_generator
+from ..data.frames import resize, to_model_range
+from ..detect import SourceReader, next_frames
+from ..errors import UserError
+from ..events import EventStore
+from ..overlay import heat_map
+from ..recorder import Recorded, Recorder, snapshot
+from ..scoring import normal_score_stats, normalize
+from ..sources import Source, SynthSource, open_source
+from ..stream import StreamScorer
+from .config import CameraConfig, ServeConfig
+
+RETENTION_EVERY_S = 30.0
+Publish = Callable[[str, str, dict[str, Any]], None]  # (camera, kind: new/update/end, payload)
+
+
+@dataclass
+class Camera:
+    config: CameraConfig
+    source: Source
+    scorer: StreamScorer
+    stream: int
+    stats: dict[str, float]
+    alarm: Alarm
+    recorder: Recorder
+    model_size: int
+    channels: int
+    scores: deque = field(default_factory=lambda: deque(maxlen=2000))  # (unix time, score)
+    latencies: deque = field(default_factory=lambda: deque(maxlen=500))
+    frames: int = 0
+    started: float = field(default_factory=time.monotonic)
+    frame_times: deque = field(default_factory=lambda: deque(maxlen=50))
+    jpeg: bytes | None = None
+    jpeg_version: int = 0
+    event_id: int | None = None
+    peak: Recorded | None = None
+    peak_score: float = -1.0
+    last_update: float = 0.0
+    event_start: float = 0.0
+    reader: SourceReader | None = None
+
+    def health(self) -> dict[str, Any]:
+        lat = latency_summary(list(self.latencies))
+        times = list(self.frame_times)
+        fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
+        last = self.scores[-1][1] if self.scores else None
+        reconnects = getattr(self.source, "reconnects", 0)
+        def finite(v: float) -> float | None:
+            return None if np.isnan(v) else round(v, 2)
+
+        return {"camera": self.config.name, "frames": self.frames, "fps": round(fps, 2),
+                "latency_ms_p50": finite(lat["p50"]), "latency_ms_p99": finite(lat["p99"]),
+                "dropped": self.reader.dropped if self.reader else 0, "reconnects": reconnects,
+                "score": last, "alert": self.event_id is not None, "threshold": self.config.threshold,
+                "error": self.reader.error if self.reader else None}
+
+
+def _ignore_mask(boxes: list[tuple[float, float, float, float]], size: int) -> torch.Tensor | None:
+    if not boxes:
+        return None
+    keep = torch.ones(size, size)
+    for x0, y0, x1, y1 in boxes:
+        keep[int(y0 * size):int(np.ceil(y1 * size)), int(x0 * size):int(np.ceil(x1 * size))] = 0
+    return keep
+
+
+def _calibrate_synthetic(source: SynthSource, generator: Any, config: Any) -> dict[str, float]:
+    """Normal-score statistics of a synthetic camera's own normal clips (its per-camera calibration)."""
+    normal = []
+    for frames, odd in source.clips():
+        if not odd:
+            normal.append(np.stack([resize(f, config.model.size, config.model.channels) for f in frames]))
+        if len(normal) == 2:
+            break
+    return normal_score_stats(generator, normal, config)
+
+
+class Engine:
+    """Owns the cameras and the scoring thread. `publish` receives event messages (MQTT)."""
+
+    def __init__(self, config: ServeConfig, store: EventStore, publish: Publish | None = None,
+                 sources: dict[str, Source] | None = None):
+        """`sources` replaces the configured source of the cameras it names (tests, embedding)."""
+        self.config, self.store, self.publish = config, store, publish
+        self._given = sources or {}
+        self.cameras: dict[str, Camera] = {}
+        self._scorers: dict[str, tuple[StreamScorer, Any]] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_retention = 0.0
+        self.error: str | None = None
+        for index, cam in enumerate(config.cameras):
+            self.cameras[cam.name] = self._camera(cam, index)
+
+    def _model(self, checkpoint: str | None) -> tuple[StreamScorer, Any, dict]:
+        path = str(default_checkpoint(checkpoint))
+        if path not in self._scorers:
+            generator, config, payload = load_generator(path)
+            self._scorers[path] = (StreamScorer(generator, config, self.config.mode), payload)
+        scorer, payload = self._scorers[path]
+        return scorer, payload.get("score_stats"), payload
+
+    def _camera(self, cam: CameraConfig, index: int) -> Camera:
+        scorer, stats, _ = self._model(cam.checkpoint or self.config.checkpoint)
+        source = self._given.get(cam.name) or open_source(cam.source)
+        if isinstance(source, SynthSource):
+            source.fps = cam.fps
+            source.name = cam.name
+            stats = _calibrate_synthetic(source, scorer.generator, scorer.config)
+        if not stats:
+            raise UserError(f"camera {cam.name}: its model has no normal-score statistics (run svdgan calibrate)")
+        size = scorer.config.model.size
+        scorer.set_ignore(index, _ignore_mask(cam.ignore, size))
+        fps = source.fps or cam.fps
+        recorder = Recorder(int(self.config.pre_seconds * fps), int(self.config.post_seconds * fps), fps)
+        return Camera(cam, source, scorer, index, stats, Alarm(cam.threshold, cam.min_frames), recorder, size,
+                      scorer.config.model.channels)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="svdgan-scoring", daemon=True)
+        self._thread.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the scoring thread (it ends when every source has ended)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        for cam in self.cameras.values():
+            if cam.event_id is not None:
+                self._end_event(cam, time.time())
+            if cam.recorder.clip is not None:
+                cam.recorder.clip.remaining = 0
+                self._attach_clip(cam.recorder.clip if cam.recorder.clip.finish() else None)
+
+    def _run(self) -> None:
+        cams = list(self.cameras.values())
+        readers = [SourceReader(cam.source) for cam in cams]
+        for cam, reader in zip(cams, readers):
+            cam.reader = reader
+            reader.start()
+        try:
+            for batch in next_frames(readers):
+                if self._stop.is_set():
+                    break
+                self._score([(cams[i], frame, arrived) for i, frame, arrived in batch])
+                self._retention()
+        except Exception as exc:  # noqa: BLE001 (the page shows it; the server keeps serving events)
+            self.error = f"{type(exc).__name__}: {exc}"
+            print(f"svdgan: scoring stopped: {self.error}", file=sys.stderr)
+        finally:
+            for reader in readers:
+                reader.stop.set()
+
+    def _score(self, batch: list[tuple[Camera, Any, float]]) -> None:
+        by_scorer: dict[int, list[tuple[Camera, Any, float]]] = {}
+        for item in batch:
+            by_scorer.setdefault(id(item[0].scorer), []).append(item)
+        for items in by_scorer.values():
+            scorer, first = items[0][0].scorer, items[0][0]
+            x = to_model_range(np.stack([resize(f.image, first.model_size, first.channels) for _, f, _ in items]))
+            result = scorer.push(x, [cam.stream for cam, _, _ in items])
+            done, now = time.perf_counter(), time.time()
+            for j, (cam, frame, arrived) in enumerate(items):
+                score = float(normalize(result.scores[j:j + 1], "train", cam.stats)[0])
+                errors = result.errors[j, 0].float().numpy()
+                cam.latencies.append(done - arrived)
+                self._frame(cam, frame, score, errors, now)
+
+    def _frame(self, cam: Camera, frame: Any, score: float, errors: np.ndarray, now: float) -> None:
+        cam.frames += 1
+        cam.frame_times.append(time.monotonic())
+        cam.scores.append((now, score))
+        item = Recorded(frame.image, errors, score)
+        self._attach_clip(cam.recorder.push(item))
+        anomalous = cam.alarm.update(score)
+        if anomalous and cam.event_id is None:
+            event = self.store.open(cam.config.name, now, score, frame.index)
+            cam.event_id, cam.peak, cam.peak_score, cam.last_update = event.id, item, score, now
+            cam.event_start = now
+            self._snapshot(cam)
+            self._attach_clip(cam.recorder.start_clip(self.store.media / f"event_{event.id}.webm", event.id))
+            self._publish(cam, "new", {"id": event.id, "start": now, "score": score})
+        elif anomalous:
+            if score > cam.peak_score:
+                cam.peak, cam.peak_score = item, score
+                self.store.update_peak(cam.event_id, score, frame.index)
+                if now - cam.last_update >= 1.0:  # at most one update message a second
+                    cam.last_update = now
+                    self._publish(cam, "update", {"id": cam.event_id, "peak_score": score})
+        elif cam.event_id is not None:
+            self._end_event(cam, now)
+        cam.jpeg = self._live_jpeg(frame.image, errors)
+        cam.jpeg_version += 1
+
+    def _end_event(self, cam: Camera, now: float) -> None:
+        event_id = cam.event_id
+        self._snapshot(cam)  # the peak frame
+        since = cam.event_start - self.config.pre_seconds
+        self.store.close_event(event_id, now, [(t, s) for t, s in cam.scores if t >= since])
+        cam.recorder.end_clip()
+        cam.event_id, cam.peak, cam.peak_score = None, None, -1.0
+        self._publish(cam, "end", {"id": event_id, "end": now})
+
+    def _snapshot(self, cam: Camera) -> None:
+        name = f"event_{cam.event_id}.jpg"
+        snapshot(self.store.media / name, cam.peak)
+        self.store.set_media(cam.event_id, "snapshot", name)
+
+    def _attach_clip(self, clip: Any) -> None:
+        if clip is not None:
+            self.store.set_media(clip.event_id, "clip", clip.path.name)
+
+    def _publish(self, cam: Camera, kind: str, payload: dict[str, Any]) -> None:
+        if self.publish is not None:
+            self.publish(cam.config.name, kind, {"camera": cam.config.name, "type": kind, **payload})
+
+    def _retention(self) -> None:
+        now = time.monotonic()
+        if now - self._last_retention >= RETENTION_EVERY_S:
+            self._last_retention = now
+            self.store.enforce_retention(self.config.max_age_hours * 3600, int(self.config.max_mb * 2**20))
+
+    @staticmethod
+    def _live_jpeg(image: np.ndarray, errors: np.ndarray) -> bytes:
+        frame = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+        h, w = frame.shape[:2]
+        scale = max(float(np.percentile(errors, 99.9)), 1e-6)
+        heat = cv2.addWeighted(frame, 0.55, heat_map(errors, (w, h), scale), 0.45, 0)
+        ok, data = cv2.imencode(".jpg", heat, [cv2.IMWRITE_JPEG_QUALITY, 80])
+        return data.tobytes() if ok else b""

@@ -1,0 +1,57 @@
+"""The event store: lifecycle, filters, review, retention oldest first, survival of a restart."""
+
+import sqlite3
+
+from svdgan.events import EventStore
+
+
+def _media(store, name, size):
+    (store.media / name).write_bytes(b"x" * size)
+    return name
+
+
+def test_lifecycle_filters_and_review_survive_a_restart(tmp_path):
+    store = EventStore(tmp_path)
+    a = store.open("lobby", 100.0, 1.5, 10)
+    store.update_peak(a.id, 2.5, 12)
+    store.update_peak(a.id, 2.0, 13)  # lower: the peak stays
+    store.close_event(a.id, 105.0, [(99.0, 0.5), (100.0, 1.5)])
+    b = store.open("yard", 200.0, 1.2, 3)
+    assert store.get(a.id).peak_score == 2.5 and store.get(a.id).peak_frame == 12
+    assert [e.id for e in store.list()] == [b.id, a.id]  # newest first
+    assert [e.id for e in store.list(camera="lobby")] == [a.id]
+    assert [e.id for e in store.list(since=150)] == [b.id] and [e.id for e in store.list(until=150)] == [a.id]
+    assert store.set_reviewed(a.id) and not store.set_reviewed(999)
+    assert [e.id for e in store.list(reviewed=True)] == [a.id] and [e.id for e in store.list(reviewed=False)] == [b.id]
+    store.close()
+
+    again = EventStore(tmp_path)  # a restart: the open event was cut off by the crash and is closed
+    assert again.get(a.id).reviewed and again.get(a.id).curve == [[99.0, 0.5], [100.0, 1.5]]
+    assert again.get(b.id).end == 200.0
+    assert sqlite3.connect(tmp_path / "events.db").execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_media_paths_come_from_the_database(tmp_path):
+    store = EventStore(tmp_path)
+    e = store.open("lobby", 1.0, 2.0, 0)
+    assert store.media_path(e.id, "clip") is None
+    store.set_media(e.id, "clip", _media(store, f"event_{e.id}.webm", 300))
+    store.set_media(e.id, "snapshot", _media(store, f"event_{e.id}.jpg", 100))
+    assert store.media_path(e.id, "clip") == store.media / f"event_{e.id}.webm"
+    assert store.get(e.id).bytes == 400
+
+
+def test_retention_deletes_oldest_first_by_age_and_size(tmp_path):
+    store = EventStore(tmp_path)
+    ids = []
+    for k in range(5):
+        e = store.open("cam", 1000.0 + k, 2.0, 0)
+        store.set_media(e.id, "clip", _media(store, f"event_{e.id}.webm", 1000))
+        store.close_event(e.id, 1000.5 + k)
+        ids.append(e.id)
+    still_open = store.open("cam", 900.0, 2.0, 0)  # open events are never deleted
+    assert store.enforce_retention(max_age_s=10, now=1010.5) == 1  # only the first is older than 10 s
+    assert store.get(ids[0]) is None and not (store.media / f"event_{ids[0]}.webm").exists()
+    assert store.enforce_retention(max_bytes=2500) == 2  # 4000 bytes left: drop the two oldest
+    assert [e.id for e in store.list()] == [ids[4], ids[3], still_open.id]
+    assert sorted(p.name for p in store.media.iterdir()) == [f"event_{ids[3]}.webm", f"event_{ids[4]}.webm"]

@@ -1,0 +1,194 @@
+"""`svdgan serve` without a browser: config, binding rules, the scoring engine's events, the HTTP API
+and its security. (The page in a real browser and MQTT have their own tests.)"""
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from svdgan.cli import main
+from svdgan.events import EventStore
+from svdgan.serve import check_binding
+from svdgan.serve.config import CameraConfig, ServeConfig, load_serve_config
+from svdgan.serve.engine import Engine
+from svdgan.serve.web import create_app
+from svdgan.sources import Frame, Source
+
+from .conftest import TINY, write_frame_folder
+
+SIZE = (40, 32)
+
+
+def _scene(n, square_from=None, square_to=None, seed=0):
+    """Grey frames with mild noise; a bright square crosses them between square_from and square_to."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for t in range(n):
+        image = np.clip(110 + rng.normal(0, 2, (SIZE[1], SIZE[0], 3)), 0, 255).astype(np.uint8)
+        if square_from is not None and square_from <= t < square_to:
+            x = 2 + 2 * (t - square_from)
+            image[8:24, x:x + 14] = 250
+        frames.append(image)
+    return frames
+
+
+class ScriptedSource(Source):
+    live = False
+    fps = 10.0
+
+    def __init__(self, name, frames):
+        self.name, self.images = name, frames
+
+    def frames(self):
+        for i, image in enumerate(self.images):
+            yield Frame(i, i / self.fps, image)
+
+
+@pytest.fixture(scope="module")
+def camera_model(tmp_path_factory, synthetic_dataset):
+    """A tiny model, calibrated on this 'camera's' normal footage (`svdgan calibrate`)."""
+    root = tmp_path_factory.mktemp("serve")
+    assert main(["train", "--data", str(synthetic_dataset), "--out", str(root / "run"), "--config", str(TINY),
+                 "--quiet"]) == 0
+    write_frame_folder(root / "normal" / "01", _scene(40, seed=1), ext="png")
+    assert main(["calibrate", "--checkpoint", str(root / "run" / "checkpoint.pt"), "--data", str(root / "normal"),
+                 "--out", str(root / "cam.pt"), "--quiet"]) == 0
+    return root / "cam.pt"
+
+
+@pytest.fixture(scope="module")
+def served(camera_model, tmp_path_factory):
+    """The engine run over two cameras' scripted footage: one event on 'lobby', none on 'yard'."""
+    storage = tmp_path_factory.mktemp("storage")
+    config = ServeConfig([CameraConfig("lobby", "scripted", threshold=1.5, min_frames=2, checkpoint=str(camera_model)),
+                          CameraConfig("yard", "scripted", threshold=1.5, min_frames=2, checkpoint=str(camera_model))],
+                         storage=str(storage), pre_seconds=0.5, post_seconds=0.5)
+    messages = []
+    store = EventStore(storage)
+    engine = Engine(config, store, lambda cam, kind, payload: messages.append(payload),
+                    sources={"lobby": ScriptedSource("lobby", _scene(60, 25, 37)),
+                             "yard": ScriptedSource("yard", _scene(60, seed=2))})
+    engine.start()
+    engine.join(60)
+    engine.stop()
+    return engine, messages
+
+
+def test_engine_opens_and_closes_one_event_with_snapshot_clip_and_messages(served):
+    engine, messages = served
+    events = engine.store.list()
+    assert [e.camera for e in events] == ["lobby"]
+    event = events[0]
+    assert event.end is not None and event.end >= event.start and event.peak_score > 1.5
+    assert 25 <= event.peak_frame < 37 and event.clip == f"event_{event.id}.webm" and event.bytes > 0
+    assert engine.store.media_path(event.id, "clip").stat().st_size > 0
+    assert engine.store.media_path(event.id, "snapshot") is not None and len(event.curve) > 5
+    kinds = [m["type"] for m in messages]
+    assert kinds[0] == "new" and kinds[-1] == "end" and {m["id"] for m in messages} == {event.id}
+    assert not list(engine.store.media.glob(".*partial*"))
+    health = {h["camera"]: h for h in (c.health() for c in engine.cameras.values())}
+    assert health["lobby"]["frames"] == health["yard"]["frames"] == 60 and health["yard"]["latency_ms_p99"] > 0
+
+
+def test_http_api_serves_events_media_review_and_openapi(served):
+    engine, _ = served
+    client = TestClient(create_app(engine))
+    event = client.get("/api/events").json()[0]
+    assert client.get("/api/events", params={"camera": "yard"}).json() == []
+    assert client.get(f"/api/events/{event['id']}").json()["curve"]
+    clip = client.get(f"/api/events/{event['id']}/clip")
+    assert clip.status_code == 200 and clip.headers["content-type"] == "video/webm" and len(clip.content) > 100
+    assert client.get(f"/api/events/{event['id']}/snapshot").content[:2] == b"\xff\xd8"
+    assert client.post(f"/api/events/{event['id']}/review", json={"reviewed": True}).json()["reviewed"]
+    assert client.get("/api/events", params={"reviewed": "true"}).json()[0]["id"] == event["id"]
+    stats = client.get("/api/stats").json()["cameras"]
+    assert {s["camera"] for s in stats} == {"lobby", "yard"} and all(s["frames"] == 60 for s in stats)
+    assert client.get("/api/cameras/lobby/frame.jpg").content[:2] == b"\xff\xd8"
+    live = client.get("/api/cameras/lobby/live.mjpg", params={"frames": 2})
+    assert live.content.count(b"--svdganframe") == 2
+    assert "/api/events/{event_id}/clip" in client.get("/openapi.json").json()["paths"]
+    assert "<title>svdgan</title>" in client.get("/").text
+
+
+@pytest.mark.parametrize("path,status", [
+    ("/api/events/..%2F..%2Fetc%2Fpasswd/clip", 404),  # no route: never a file path
+    ("/api/events/abc/clip", 422),  # not an event id
+    ("/api/events/999/clip", 404),
+    ("/api/events/1/../../events.db", 404),
+    ("/api/cameras/nope/frame.jpg", 404),
+    ("/api/events?limit=100000", 422),
+    ("/api/events?since=yesterday", 422),
+    ("/api/events?camera=" + "x" * 2000, 414),
+])
+def test_bad_requests_are_refused(served, path, status):
+    engine, _ = served
+    assert TestClient(create_app(engine)).get(path).status_code == status
+
+
+def test_token_is_required_on_every_request_when_set(served):
+    engine, _ = served
+    client = TestClient(create_app(engine, token="s3cret"))
+    assert client.get("/api/events").status_code == 401
+    assert client.get("/api/events", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/", params={"token": "wrong"}).status_code == 401
+    assert client.get("/api/events", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    assert client.get("/api/cameras/lobby/frame.jpg", params={"token": "s3cret"}).status_code == 200
+    before = engine.store.get(1).reviewed
+    assert client.post("/api/events/1/review", json={"reviewed": not before}).status_code == 401
+    assert engine.store.get(1).reviewed == before  # nothing written
+
+
+def test_binding_beyond_loopback_needs_a_token(capsys, monkeypatch):
+    check_binding("127.0.0.1", None)
+    check_binding("0.0.0.0", "t")
+    monkeypatch.delenv("SVDGAN_TOKEN", raising=False)
+    assert main(["serve", "--host", "0.0.0.0", "--port", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "token" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("text,message", [
+    ("cameras: []", "cameras must be a non-empty list"),
+    ("cameras: [{name: 'a b', source: x}]", "name must be"),
+    ("cameras: [{name: a, source: x, threshold: -1}]", "threshold"),
+    ("cameras: [{name: a, source: x, ignore: [[0.5, 0, 0.2, 1]]}]", "ignore"),
+    ("cameras: [{name: a, source: x}, {name: a, source: y}]", "unique"),
+    ("cameras: [{name: a, source: x}]\nmode: slow", "mode"),
+    ("cameras: [{name: a, source: x}]\nspeed: 3", "unknown key"),
+    ("cameras: [{name: a, source: x}]\nretention: {max_mb: -5}", "max_mb"),
+])
+def test_bad_config_is_one_line_and_exit_2(tmp_path, capsys, text, message):
+    path = tmp_path / "serve.yaml"
+    path.write_text(text)
+    assert main(["serve", "--config", str(path), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_config_file_round_trip(tmp_path):
+    path = tmp_path / "serve.yaml"
+    path.write_text("storage: s\nmode: exact\nretention: {max_age_hours: 1, max_mb: 5}\nclip: {pre_seconds: 1}\n"
+                    "cameras:\n  - {name: lobby, source: 'rtsp://x/y', threshold: 1.2, min_frames: 4,"
+                    " ignore: [[0, 0, 0.5, 0.5]]}\n")
+    config = load_serve_config(path)
+    cam = config.cameras[0]
+    assert (config.mode, config.max_mb, config.pre_seconds) == ("exact", 5.0, 1.0)
+    assert (cam.threshold, cam.min_frames, cam.ignore) == (1.2, 4, [(0.0, 0.0, 0.5, 0.5)])
+
+
+def test_ignore_mask_zeroes_the_error_of_its_region(camera_model):
+    import torch
+
+    from svdgan.checkpoint import load_generator
+    from svdgan.data.frames import resize, to_model_range
+    from svdgan.stream import StreamScorer
+
+    generator, config, _ = load_generator(camera_model)
+    frames = [to_model_range(resize(f, config.model.size, config.model.channels)[None]) for f in _scene(6, 0, 6)]
+    plain, masked = StreamScorer(generator, config, "fast"), StreamScorer(generator, config, "fast")
+    keep = np.ones((config.model.size, config.model.size), np.float32)
+    keep[:, : config.model.size // 2] = 0
+    masked.set_ignore(0, torch.from_numpy(keep))
+    for x in frames:
+        a, b = plain.push(x), masked.push(x)
+    assert float(b.errors[0, 0, :, : config.model.size // 2].abs().max()) == 0
+    assert b.scores[0] <= a.scores[0]

@@ -1,0 +1,238 @@
+"""`svdgan serve` for real: a server on a loopback port, the page in headless Chromium (selenium),
+a Mosquitto broker, a killed server. Needs Debian's chromium, chromium-driver and mosquitto
+(.ci/run installs them)."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from svdgan.events import EventStore
+from svdgan.serve.config import CameraConfig, ServeConfig
+from svdgan.serve.engine import Engine
+from svdgan.sources import Frame, Source
+
+from .test_serve import SIZE, camera_model  # noqa: F401 (a fixture)
+
+# The README's screenshots: SVDGAN_SCREENSHOTS=docs pytest tests/test_serve_live.py -k chromium
+SCREENSHOTS = os.environ.get("SVDGAN_SCREENSHOTS")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveScene(Source):
+    """A paced synthetic camera: grey frames, and a bright square for `inject(n)` frames."""
+
+    live = True
+    fps = 20.0
+
+    def __init__(self, name: str):
+        self.name, self._inject, self.stopped = name, 0, threading.Event()
+        self.rng = np.random.default_rng(0)
+
+    def inject(self, frames: int) -> None:
+        self._inject = frames
+
+    def frames(self):
+        start, i = time.monotonic(), 0
+        while not self.stopped.is_set():
+            image = np.clip(110 + self.rng.normal(0, 2, (SIZE[1], SIZE[0], 3)), 0, 255).astype(np.uint8)
+            if self._inject > 0:
+                x = 2 + 2 * (self._inject % 12)
+                image[8:24, x:x + 14] = 250
+                self._inject -= 1
+            yield Frame(i, time.monotonic() - start, image)
+            i += 1
+            time.sleep(max(0.0, start + i / self.fps - time.monotonic()))
+
+
+@pytest.fixture
+def live_server(camera_model, tmp_path):  # noqa: F811
+    import uvicorn
+
+    from svdgan.serve.web import create_app
+
+    config = ServeConfig([CameraConfig("lobby", "scene", threshold=1.5, min_frames=2, checkpoint=str(camera_model))],
+                         storage=str(tmp_path / "storage"), pre_seconds=0.5, post_seconds=0.5)
+    scene, alerts = LiveScene("lobby"), []
+    engine = Engine(config, EventStore(tmp_path / "storage"),
+                    lambda cam, kind, payload: alerts.append((kind, payload, time.monotonic())),
+                    sources={"lobby": scene})
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    engine.start()
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", scene, alerts, engine
+    server.should_exit = True
+    scene.stopped.set()
+    thread.join(10)
+    engine.stop()
+
+
+def _chrome():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver")
+    if not binary or not driver_path:
+        pytest.fail("chromium and chromium-driver are needed (apt-get install chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1100,800",
+                 "--autoplay-policy=no-user-gesture-required"):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(driver_path), options=options)
+
+
+def _wait(condition, timeout=20.0, step=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError("timed out")
+
+
+def test_page_live_view_events_clip_and_review_in_chromium(live_server, tmp_path):
+    url, scene, alerts, engine = live_server
+    shots = Path(SCREENSHOTS or tmp_path)
+    driver = _chrome()
+    try:
+        driver.get(url + "/#/live")
+        _wait(lambda: driver.execute_script("const i = document.querySelector('img.live'); return i && i.naturalWidth"))
+        newest = "return Number(document.querySelector('canvas.curve').dataset.last)"
+        first = _wait(lambda: driver.execute_script(newest))
+        _wait(lambda: driver.execute_script(newest) > first)  # the curve moves
+        driver.save_screenshot(str(shots / "serve_live.png"))
+
+        driver.get(url + "/#/events")
+        scene.inject(30)
+        _wait(lambda: [a for a in alerts if a[0] == "new"], timeout=30)
+        opened = next(a for a in alerts if a[0] == "new")
+        event_id = opened[1]["id"]
+        _wait(lambda: driver.execute_script(f"return document.querySelector('tr.event[data-id=\"{event_id}\"]')"),
+              timeout=5)
+        seen = time.monotonic()
+        assert seen - opened[2] <= 2.0, f"the event appeared {seen - opened[2]:.2f} s after its alert"
+        driver.save_screenshot(str(shots / "serve_events.png"))
+
+        _wait(lambda: engine.store.get(event_id).clip, timeout=30)  # the clip is complete after the post-roll
+        driver.get(url + f"/#/event/{event_id}")
+        _wait(lambda: driver.execute_script("const v = document.getElementById('clip'); return v && v.currentTime > 0"))
+        driver.save_screenshot(str(shots / "serve_event.png"))
+        driver.find_element("id", "review").click()
+        _wait(lambda: engine.store.get(event_id).reviewed)
+        driver.refresh()
+        _wait(lambda: driver.execute_script(
+            "const s = document.getElementById('reviewed-state'); return s && s.textContent") == "reviewed")
+    finally:
+        driver.quit()
+
+
+def test_mqtt_new_and_end_with_matching_ids(camera_model, tmp_path):  # noqa: F811
+    import paho.mqtt.client as mqtt
+
+    from svdgan.serve.mqtt import MqttPublisher
+
+    broker = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not Path(broker).exists():
+        pytest.fail("mosquitto is needed (apt-get install mosquitto)")
+    port = free_port()
+    (tmp_path / "m.conf").write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
+    process = subprocess.Popen([broker, "-c", str(tmp_path / "m.conf")], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        received, subscribed = [], threading.Event()
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test")
+        client.on_connect = lambda c, *_: c.subscribe("svdgan/#", qos=1)
+        client.on_subscribe = lambda *_: subscribed.set()
+        client.on_message = lambda c, u, m: received.append((m.topic, json.loads(m.payload)))
+        _wait(lambda: client.connect("127.0.0.1", port) == 0 if _port_open(port) else False, timeout=10)
+        client.loop_start()
+        assert subscribed.wait(10)
+        from .test_serve import ScriptedSource, _scene
+
+        config = ServeConfig([CameraConfig("lobby", "s", threshold=1.5, min_frames=2, checkpoint=str(camera_model))],
+                             storage=str(tmp_path / "storage"), pre_seconds=0.2, post_seconds=0.2)
+        publisher = MqttPublisher("127.0.0.1", port)
+        engine = Engine(config, EventStore(tmp_path / "storage"), publisher,
+                        sources={"lobby": ScriptedSource("lobby", _scene(50, 20, 32))})
+        engine.start()
+        engine.join(60)
+        engine.stop()
+        _wait(lambda: any(p["type"] == "end" for _, p in received), timeout=10)
+        publisher.close()
+        client.loop_stop()
+        kinds = {p["type"]: p for topic, p in received if topic == "svdgan/lobby/events"}
+        assert kinds["new"]["id"] == kinds["end"]["id"] == engine.store.list()[0].id
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_sigkill_mid_event_keeps_closed_events_and_leaves_no_broken_clip(camera_model, tmp_path):  # noqa: F811
+    storage = tmp_path / "storage"
+    code = f"""
+import sys, time
+sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+from tests.test_serve_live import LiveScene
+from svdgan.events import EventStore
+from svdgan.serve.config import CameraConfig, ServeConfig
+from svdgan.serve.engine import Engine
+scene = LiveScene("lobby")
+config = ServeConfig([CameraConfig("lobby", "s", threshold=1.5, min_frames=2, checkpoint={str(camera_model)!r})],
+                     storage={str(storage)!r}, pre_seconds=0.3, post_seconds=0.3)
+engine = Engine(config, EventStore({str(storage)!r}),
+                lambda cam, kind, p: print(kind, p["id"], flush=True), sources={{"lobby": scene}})
+engine.start()
+time.sleep(1.0); scene.inject(20)
+time.sleep(3.0); scene.inject(200)  # a second event, still open when killed
+time.sleep(60)
+"""
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    lines = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and sum(line.startswith("new") for line in lines) < 2:
+            lines.append(process.stdout.readline())
+        time.sleep(0.5)  # mid-event, mid-clip
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+    ended = [int(line.split()[1]) for line in lines if line.startswith("end")]
+    assert ended, lines
+    store = EventStore(storage)  # a restart
+    first = store.get(ended[0])
+    assert first is not None and first.end is not None and first.snapshot is not None
+    import cv2
+
+    for clip in store.media.glob("event_*.webm"):  # every clip in place is whole
+        capture = cv2.VideoCapture(str(clip))
+        assert capture.read()[0], clip.name
+    assert all(e.end is not None for e in store.list())  # the one cut off is closed at restart
+    assert not list(store.media.glob(".*partial*"))
