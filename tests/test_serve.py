@@ -192,3 +192,43 @@ def test_ignore_mask_zeroes_the_error_of_its_region(camera_model):
         a, b = plain.push(x), masked.push(x)
     assert float(b.errors[0, 0, :, : config.model.size // 2].abs().max()) == 0
     assert b.scores[0] <= a.scores[0]
+
+
+class FlakyCapture:
+    """An OpenCV-like capture that delivers `n` grey frames, then drops (or never opens)."""
+
+    def __init__(self, n, opens=True):
+        self.n, self.opens = n, opens
+
+    def isOpened(self):  # noqa: N802 (OpenCV's name)
+        return self.opens
+
+    def get(self, prop):
+        return 10.0
+
+    def read(self):
+        if self.n == 0:
+            return False, None
+        self.n -= 1
+        return True, np.full((SIZE[1], SIZE[0], 3), 110, np.uint8)
+
+    def release(self):
+        pass
+
+
+def test_a_camera_that_drops_is_reconnected_while_the_others_keep_scoring(camera_model, tmp_path):
+    from svdgan.sources import CaptureSource
+
+    captures = iter([FlakyCapture(10), FlakyCapture(0, opens=False), FlakyCapture(10)])
+    flaky = CaptureSource("door", lambda: next(captures, FlakyCapture(0, opens=False)), live=True, retries=2,
+                          sleep=lambda s: None)
+    config = ServeConfig([CameraConfig("door", "x", checkpoint=str(camera_model)),
+                          CameraConfig("lobby", "y", checkpoint=str(camera_model))], storage=str(tmp_path))
+    engine = Engine(config, EventStore(tmp_path), sources={"door": flaky,
+                                                           "lobby": ScriptedSource("lobby", _scene(60))})
+    engine.start()
+    engine.join(60)
+    engine.stop()
+    door, lobby = engine.cameras["door"].health(), engine.cameras["lobby"].health()
+    assert door["reconnects"] == 1 and door["frames"] + door["dropped"] == 20
+    assert lobby["frames"] == 60 and lobby["error"] is None

@@ -60,7 +60,12 @@ class ClipWriter:
         frame = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
         if self._writer is None:
             h, w = frame.shape[:2]
-            self._writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*"vp80"), self.fps, (w, h))
+            level = cv2.utils.logging.getLogLevel()
+            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # FFmpeg's note on the VP8 tag
+            try:
+                self._writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*"vp80"), self.fps, (w, h))
+            finally:
+                cv2.utils.logging.setLogLevel(level)
             if not self._writer.isOpened():
                 raise OSError(f"cannot write {self.path}")
             self.size = (w, h)
