@@ -155,13 +155,16 @@ def test_binding_beyond_loopback_needs_a_token(capsys, monkeypatch):
     ("cameras: [{name: a, source: x}]\nmode: slow", "mode"),
     ("cameras: [{name: a, source: x}]\nspeed: 3", "unknown key"),
     ("cameras: [{name: a, source: x}]\nretention: {max_mb: -5}", "max_mb"),
+    ("cameras: [{name: a, source: missing.avi}]", "source not found"),
+    ("cameras: [{name: a, source: 'rtsp://x/y', checkpoint: nope.pt}]", "checkpoint not found"),
 ])
 def test_bad_config_is_one_line_and_exit_2(tmp_path, capsys, text, message):
     path = tmp_path / "serve.yaml"
-    path.write_text(text)
+    path.write_text(text + f"\nstorage: {tmp_path / 'store'}\n")
     assert main(["serve", "--config", str(path), "--port", "0"]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "store").exists()  # nothing written
 
 
 def test_config_file_round_trip(tmp_path):

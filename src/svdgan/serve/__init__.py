@@ -48,9 +48,17 @@ def serve(config_path: str | None = None, host: str = "127.0.0.1", port: int = 8
         except OSError as exc:
             raise UserError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
+    from ..checkpoint import default_checkpoint
     from ..events import EventStore
+    from ..sources import open_source
     from .engine import Engine
     from .web import create_app
+
+    for cam in config.cameras:  # bad sources or model paths end here, before anything is written
+        open_source(cam.source)
+        model = default_checkpoint(cam.checkpoint or config.checkpoint)
+        if not model.is_file():
+            raise UserError(f"camera {cam.name}: checkpoint not found: {model}")
 
     store = EventStore(Path(config.storage))
     publisher = None
