@@ -160,19 +160,25 @@ def _apply(config: Config, key: str, value: Any) -> None:
     setattr(section, name, _coerce(value, getattr(section, name), key))
 
 
+def read_yaml_mapping(path: str | Path, what: str = "config file") -> dict[str, Any]:
+    """A YAML file whose top level is a mapping, or UserError with one line saying what is wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{what} not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"{what} {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{what} {path} must be a mapping of sections")
+    return data
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
     """Defaults, then the YAML file (sections `model`, `loss`, `train`, `score`), then `key=value`s."""
     config = Config()
     if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise UserError(f"config file not found: {path}")
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise UserError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
-        if not isinstance(data, dict):
-            raise UserError(f"config file {path} must be a mapping of sections")
+        data = read_yaml_mapping(path)
         for section, values in data.items():
             if not isinstance(values, dict):
                 raise UserError(f"config section {section!r} in {path} must be a mapping")

@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ..config import read_yaml_mapping
 from ..errors import UserError
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # camera names appear in URLs and MQTT topics
@@ -97,15 +96,7 @@ def _camera(item: Any, index: int) -> CameraConfig:
 
 
 def load_serve_config(path: str | Path) -> ServeConfig:
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"serve config not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"serve config {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(data, dict):
-        raise UserError(f"serve config {path} must be a mapping")
+    data = read_yaml_mapping(path, "serve config")
     unknown = set(data) - {"storage", "checkpoint", "mode", "retention", "clip", "mqtt", "cameras"}
     if unknown:
         raise UserError(f"bad serve config: unknown key {sorted(unknown)[0]}")
