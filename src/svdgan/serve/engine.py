@@ -48,7 +48,6 @@ class Camera:
     scores: deque = field(default_factory=lambda: deque(maxlen=2000))  # (unix time, score)
     latencies: deque = field(default_factory=lambda: deque(maxlen=500))
     frames: int = 0
-    started: float = field(default_factory=time.monotonic)
     frame_times: deque = field(default_factory=lambda: deque(maxlen=50))
     jpeg: bytes | None = None
     jpeg_version: int = 0
@@ -104,7 +103,7 @@ class Engine:
         self.config, self.store, self.publish = config, store, publish
         self._given = sources or {}
         self.cameras: dict[str, Camera] = {}
-        self._scorers: dict[str, tuple[StreamScorer, Any]] = {}
+        self._scorers: dict[str, tuple[StreamScorer, dict | None]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_retention = 0.0
@@ -112,16 +111,17 @@ class Engine:
         for index, cam in enumerate(config.cameras):
             self.cameras[cam.name] = self._camera(cam, index)
 
-    def _model(self, checkpoint: str | None) -> tuple[StreamScorer, Any, dict]:
+    def _model(self, checkpoint: str | None) -> tuple[StreamScorer, dict | None]:
+        """One scorer per model file, shared by its cameras (their frames are scored as one batch),
+        and the model's normal-score statistics."""
         path = str(default_checkpoint(checkpoint))
         if path not in self._scorers:
             generator, config, payload = load_generator(path)
-            self._scorers[path] = (StreamScorer(generator, config, self.config.mode), payload)
-        scorer, payload = self._scorers[path]
-        return scorer, payload.get("score_stats"), payload
+            self._scorers[path] = (StreamScorer(generator, config, self.config.mode), payload.get("score_stats"))
+        return self._scorers[path]
 
     def _camera(self, cam: CameraConfig, index: int) -> Camera:
-        scorer, stats, _ = self._model(cam.checkpoint or self.config.checkpoint)
+        scorer, stats = self._model(cam.checkpoint or self.config.checkpoint)
         source = self._given.get(cam.name) or open_source(cam.source)
         if isinstance(source, SynthSource):
             source.fps = cam.fps
