@@ -77,10 +77,9 @@ def _cmd_benchmark(args: argparse.Namespace) -> None:
     results = run(args.checkpoint, args.size, args.frames, args.memory_frames, args.precision, args.streams)
     print(format_results(results))
     if args.json:
-        from .checkpoint import atomic_write
+        from .benchmarks.machine import write_results
 
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(Path(args.json), lambda tmp: tmp.write_text(json.dumps(results, indent=2) + "\n"))
+        write_results(args.json, results)
 
 
 def _cmd_metrics(args: argparse.Namespace) -> None:

@@ -139,20 +139,14 @@ class StreamScorer:
             hidden, cell = lstm.step_and_start(gates, previous)
             x = norm(hidden)
             new_states.append((hidden, cell))
-        for i, st in enumerate(states):  # each stream keeps its windows' new states, then its new one
-            rows = [*range(int(starts[i]), int(starts[i + 1])), n_old + i]
-            st.windows = [(hidden[rows], cell[rows]) for hidden, cell in new_states]
         latents = []
         for i, st in enumerate(states):
-            latents.append(x[int(starts[i]) if old[i] else n_old + i][None])  # the oldest window's output
-            if old[i] + 1 == clip_len:  # it has seen T frames: done
-                st.windows = [(h[1:], c[1:]) for h, c in st.windows]
-        now = torch.cat(latents)
-        out = []
-        for st, latent, prev in zip(states, now, from_previous):
-            out.append(st.last_latent if prev else latent[None])
-            st.last_latent = latent[None]
-        return torch.cat(out)
+            rows = [*range(int(starts[i]), int(starts[i + 1])), n_old + i]  # its windows, oldest first
+            latents.append(x[rows[0]:rows[0] + 1])  # the oldest window ends at this frame
+            if len(rows) == clip_len:  # that one has seen T frames: done
+                rows = rows[1:]
+            st.windows = [(hidden[rows], cell[rows]) for hidden, cell in new_states]
+        return _latents_to_decode(states, latents, from_previous)
 
     def _carried_latents(self, states: list[_Stream], newest: list[FrameFeatures],
                          from_previous: list[bool]) -> torch.Tensor:
@@ -171,11 +165,16 @@ class StreamScorer:
             for j, i in enumerate(group):
                 states[i].states = [(h[j:j + 1], c[j:j + 1]) for h, c in new_state]
                 stepped[i] = latent[j:j + 1, 0]
-        latents = []
-        for st, now, prev in zip(states, stepped, from_previous):
-            latents.append(st.last_latent if prev else now)
-            st.last_latent = now
-        return torch.cat(latents)
+        return _latents_to_decode(states, stepped, from_previous)
+
+
+def _latents_to_decode(states: list[_Stream], now: list[torch.Tensor], from_previous: list[bool]) -> torch.Tensor:
+    """Each stream's latent to decode: this frame's, or (predicting) the one that ended at the previous frame."""
+    latents = []
+    for st, latent, prev in zip(states, now, from_previous):
+        latents.append(st.last_latent if prev else latent)
+        st.last_latent = latent
+    return torch.cat(latents)
 
 
 def stream_video(scorer: StreamScorer, frames: np.ndarray) -> np.ndarray:

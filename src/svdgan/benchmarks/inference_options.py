@@ -19,7 +19,6 @@ ratio to the default and the fraction of the measured convolution peak:
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -29,12 +28,12 @@ from typing import Any
 
 import torch
 
-from ..checkpoint import atomic_write, save_checkpoint
+from ..checkpoint import save_checkpoint
 from ..config import Config
 from ..generator import Generator, fuse_for_inference
 from ..layers import SeparableConv2d
 from ..stream import StreamScorer
-from .machine import describe, hardware
+from .machine import describe, hardware, write_results
 from .realtime import _frames, _time_stream, conv_throughput, stream_flops
 
 
@@ -178,7 +177,7 @@ def main() -> None:
         print(f"{r['option']:<22}{r['mode']:<6}{r['fps']:6.1f} frames/s ({r['fps_min']:.1f} to {r['fps_max']:.1f})  "
               f"{r['over_default']:.2f}x default  {r['peak_fraction']:.0%} of peak")
     if args.json:
-        atomic_write(args.json, lambda tmp: tmp.write_text(json.dumps(results, indent=2) + "\n"))
+        write_results(args.json, results)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 from pathlib import Path
@@ -32,3 +33,10 @@ def describe(hw: dict[str, Any]) -> str:
     return (f"{hw['cpu']} ({kind}; {hw.get('torch_cpu_capability', '?')} kernels; native bf16: "
             f"{'yes' if hw.get('native_bf16') else 'no'}), {hw['cores']} cores, {hw['torch_threads']} torch threads, "
             f"torch {hw['torch']}")
+
+
+def write_results(path: str | Path, results: dict[str, Any]) -> None:
+    """A benchmark's figures as indented JSON, written atomically (the folder is made if needed)."""
+    from ..checkpoint import atomic_write
+
+    atomic_write(Path(path), lambda tmp: tmp.write_text(json.dumps(results, indent=2) + "\n"))

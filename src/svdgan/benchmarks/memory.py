@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..synth import SynthConfig, write_synthetic
-from .machine import hardware
+from .machine import hardware, write_results
 
 SHANGHAITECH_TRAIN_FRAMES = 274_515
 FRAMES_PER_VIDEO = 250
@@ -75,8 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/memory.json"))
     args = parser.parse_args(argv)
     results = run(args.frames)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2) + "\n")
+    write_results(args.json, results)
     print(f"in memory: {results['in_memory_base_mb']:.0f} MB + {results['in_memory_mb_per_1000_frames']:.1f} MB "
           f"per 1000 training frames -> ShanghaiTech ({SHANGHAITECH_TRAIN_FRAMES:,} frames): "
           f"{results['shanghaitech_in_memory_estimate_gb']:.1f} GB; with train.cache_dir: "

@@ -17,11 +17,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..checkpoint import atomic_write
 from ..events import EventStore
 from ..serve.config import CameraConfig, ServeConfig
 from ..serve.engine import Engine
-from .machine import describe, hardware
+from .machine import describe, hardware, write_results
 from .realtime import resident_mb
 
 
@@ -70,7 +69,7 @@ def main() -> None:
         print(f"resident memory: {mem[0]['rss_mb']:.0f} MB at {mem[0]['seconds']:.0f} s, "
               f"{mem[-1]['rss_mb']:.0f} MB at {mem[-1]['seconds']:.0f} s")
     if args.json:
-        atomic_write(args.json, lambda tmp: tmp.write_text(json.dumps(results, indent=2) + "\n"))
+        write_results(args.json, results)
 
 
 if __name__ == "__main__":

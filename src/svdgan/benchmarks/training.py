@@ -10,7 +10,6 @@ times the SVD loss alone on the same batch.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ import torch
 from ..config import Config, TrainConfig
 from ..losses import svd_loss
 from ..training import Models, train_step
-from .machine import describe, hardware
+from .machine import describe, hardware, write_results
 from .realtime import precisions_to_run
 
 AUTHORS_KERAS_CLIPS_PER_S = 0.96  # ../shared/paper/NOTES.md, measured on this kind of machine
@@ -76,8 +75,7 @@ def main() -> None:
     print(f"SVD loss (forward + backward): {results['svd_loss_seconds'] * 1000:.0f} ms, "
           f"{results['svd_loss_fraction_of_fp32_step']:.1%} of an fp32 step")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2))
+        write_results(args.json, results)
 
 
 if __name__ == "__main__":

@@ -152,9 +152,9 @@ class Engine:
         for cam in self.cameras.values():
             if cam.event_id is not None:
                 self._end_event(cam, time.time())
-            if cam.recorder.clip is not None:
-                cam.recorder.clip.remaining = 0
-                self._attach_clip(cam.recorder.clip if cam.recorder.clip.finish() else None)
+            clip = cam.recorder.clip
+            if clip is not None:  # still in its post-roll: keep what was written
+                self._attach_clip(clip if clip.finish() else None)
 
     def _run(self) -> None:
         cams = list(self.cameras.values())
