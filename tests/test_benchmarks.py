@@ -95,3 +95,84 @@ def test_copy_sweep_matches_the_baseline_row_and_rejects_bad_options(synthetic_d
     assert sweep_main(["--data", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err
     assert err.count("svdgan: error:") == 4 and "Traceback" not in err
+
+
+def test_paper_claim_rows_train_both_groups_at_one_budget_and_fill_the_readme(synthetic_dataset, tmp_path):
+    from svdgan.benchmarks.ped2 import PAIRS_END, PAIRS_START
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{PAIRS_START}\nold\n{PAIRS_END}\n")
+    page = tmp_path / "ped2.md"
+    page.write_text(f"{TABLE_START}\n{TABLE_END}\n{PAIRS_START}\n{PAIRS_END}\n")
+    out_json = tmp_path / "ped2.json"
+    rows = ["paper_nosvd_s0", "paper_svd_s0"]  # one seed each keeps the test short; the command runs two
+    assert main(["--data", str(synthetic_dataset), "--recipe", str(TINY), "--runs", str(tmp_path / "runs"),
+                 "--json", str(out_json), "--page", str(page), "--readme", str(readme),
+                 "--rows", *rows, "--paper-steps", "2"]) == 0
+    results = json.loads(out_json.read_text())
+    assert [r["name"] for r in results["rows"]] == rows
+    for r in results["rows"]:
+        assert r["steps"] == 2 and "model.target=reconstruct" in r["overrides"]
+        assert f"loss.svd={int(r['svd'])}" in r["overrides"] and 0 <= r["authors"]["macro_auc"] <= 1
+    claim = results["paper_claim"]["micro_auc_video"]
+    assert len(claim["with"]["values"]) == len(claim["without"]["values"]) == 1
+    assert claim["difference"] == claim["with"]["mean"] - claim["without"]["mean"]
+    assert "old" not in readme.read_text() and "± " in readme.read_text() and "76.98" in readme.read_text()
+    assert "paper configuration, with" not in page.read_text().split(PAIRS_START)[0]  # not in the main table
+    # --tables-only rewrites the pages from the JSON alone
+    readme.write_text(f"{PAIRS_START}\nstale\n{PAIRS_END}\n")
+    assert main(["--tables-only", "--json", str(out_json), "--page", str(page), "--readme", str(readme)]) == 0
+    assert "stale" not in readme.read_text() and "76.98" in readme.read_text()
+    assert main(["--tables-only", "--json", str(tmp_path / "none.json")]) == 2
+    # a budget that differs from the finished runs' is refused, not mixed into one table
+    assert main(["--data", str(synthetic_dataset), "--recipe", str(TINY), "--runs", str(tmp_path / "runs"),
+                 "--json", str(out_json), "--page", str(page), "--readme", str(readme),
+                 "--rows", "paper_svd_s0", "--paper-steps", "1"]) == 2
+
+
+def test_authors_protocol_applies_the_ranges_one_frame_early():
+    import numpy as np
+
+    from svdgan.benchmarks.ped2 import authors_metrics
+
+    scores = np.array([0.0, 0.0, 1.0, 1.0, 0.0, 0.0])  # frames 2-3 (0-based) stand out
+    # the range 2:3 means 0-based frames 1-2 (1-based 2-3); the authors' code marks frames 2-3
+    assert authors_metrics([("v", scores)], [[(2, 3)]])["macro_auc"] == 1.0
+    assert authors_metrics([("v", scores)], [[(3, 4)]])["macro_auc"] < 1.0  # standard's 3:4 = frames 2-3
+    assert authors_metrics([("v", scores)], [np.array([0, 0, 1, 1, 0, 0])])["macro_auc"] == 1.0  # labels as given
+
+
+def test_feature_memory_distances_and_a_run_on_tiny_data(synthetic_dataset, tmp_path, capsys):
+    import torch
+
+    from svdgan.cli import main as cli
+    from svdgan.research.feature_memory import main as memory_main
+    from svdgan.research.feature_memory import memory_bank, nearest_distances
+
+    normal = [torch.zeros(3, 2, 16, 16), torch.ones(2, 2, 16, 16)]
+    bank = memory_bank(normal, every=1)
+    assert bank.shape == (256, 5 * 9, 2)
+    queries = torch.zeros(1, 2, 16, 16)
+    queries[0, :, 4, 7] = 3.0  # one cell far from anything normal
+    d = nearest_distances(bank, queries)
+    assert d.shape == (1, 16, 16) and d[0, 4, 7] == torch.tensor(8.0).sqrt() and d.sum() == d[0, 4, 7]
+
+    run = tmp_path / "run"
+    assert cli(["train", "--data", str(synthetic_dataset), "--out", str(run), "--config", str(TINY), "--quiet",
+                "--set", "train.steps=1"]) == 0
+    out = tmp_path / "memory.json"
+    assert memory_main(["--data", str(synthetic_dataset), "--model", str(run / "checkpoint.pt"),
+                        "--every", "2", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert len(rows) == 1 + 1 + 3 * 2 and all(0 <= r["fused_auc"] <= 1 for r in rows)
+    assert memory_main(["--data", str(tmp_path / "missing"), "--model", str(run / "checkpoint.pt")]) == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_describe_names_the_processor_kind_and_does_not_guess_for_old_records():
+    from svdgan.benchmarks.machine import describe
+
+    base = {"cpu": "X", "cores": 2, "torch_threads": 2, "torch": "2"}
+    assert "(AVX-512;" in describe({**base, "vector_extensions": ["avx2", "avx512f"], "native_bf16": True})
+    assert "(no AVX-512;" in describe({**base, "vector_extensions": ["avx2"], "native_bf16": False})
+    assert "not recorded" in describe(base)

@@ -28,11 +28,15 @@ def hardware() -> dict[str, Any]:
 
 
 def describe(hw: dict[str, Any]) -> str:
-    """One line for a benchmark's header: which kind of processor its figures come from."""
-    kind = "AVX-512" if any(f.startswith("avx512") for f in hw.get("vector_extensions", [])) else "no AVX-512"
-    return (f"{hw['cpu']} ({kind}; {hw.get('torch_cpu_capability', '?')} kernels; native bf16: "
-            f"{'yes' if hw.get('native_bf16') else 'no'}), {hw['cores']} cores, {hw['torch_threads']} torch threads, "
-            f"torch {hw['torch']}")
+    """One line for a benchmark's header: which kind of processor its figures come from (older
+    records without the vector extensions say so rather than guess)."""
+    if "vector_extensions" in hw:
+        kind = "AVX-512" if any(f.startswith("avx512") for f in hw["vector_extensions"]) else "no AVX-512"
+        cpu = (f"{hw['cpu']} ({kind}; {hw.get('torch_cpu_capability', '?')} kernels; native bf16: "
+               f"{'yes' if hw.get('native_bf16') else 'no'})")
+    else:
+        cpu = f"{hw['cpu']} (vector extensions not recorded)"
+    return f"{cpu}, {hw['cores']} cores, {hw['torch_threads']} torch threads, torch {hw['torch']}"
 
 
 def write_results(path: str | Path, results: dict[str, Any]) -> None:

@@ -2,7 +2,9 @@
 
     python -m svdgan.benchmarks.ped2 --data ../shared/data/ucsd_ped2 [--ship weights/ped2.pt]
 
-Every row trains `configs/ped2.yaml` with a few overrides on the same data and step budget,
+Every row trains `configs/ped2.yaml` with a few overrides on the same data and step budget
+(the paper-claim rows: the paper's configuration with and without the SVD loss, two seeds each,
+at their own budget `--paper-steps`, in a table of their own put into the README too),
 in its own run folder under --runs (resumable: rerun the command after an interruption and
 finished rows are reused, unfinished ones resumed). Score-option rows rescore the first row's
 weights. Writes benchmarks/results/ped2.json, the markdown table beside it, and that table
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..calibrate import calibrate
@@ -27,7 +30,7 @@ from ..checkpoint import atomic_write, load_checkpoint, load_generator
 from ..config import Config, config_from_dict, load_config
 from ..data.datasets import FrameTruth, discover
 from ..data.frames import load_video, to_model_range
-from ..data.groundtruth import frame_labels
+from ..data.groundtruth import frame_labels, labels_from_ranges
 from ..errors import UserError
 from ..evaluation import evaluate_checkpoint
 from ..info import flops_per_frame, parameter_counts
@@ -35,7 +38,7 @@ from ..metrics import evaluate as compute_metrics
 from ..scorefiles import read_scores
 from ..scoring import causal_smooth, frame_score, normalize, patch_errors, reconstruct_windows, window_end
 from ..training import train
-from .machine import hardware
+from .machine import describe, hardware
 
 TABLE_START, TABLE_END = "<!-- ped2-table:start -->", "<!-- ped2-table:end -->"
 
@@ -47,6 +50,7 @@ class Row:
     overrides: list[str] = field(default_factory=list)  # on top of the recipe
     score: list[str] = field(default_factory=list)  # score options, rescoring the first row's weights
     baseline: bool = False  # no model at all: frame t-1 stands in for the generated frame t
+    svd: bool | None = None  # paper-claim rows: with or without the SVD loss (their own table)
 
 
 ROWS = [
@@ -62,6 +66,17 @@ ROWS = [
     Row("copy_previous", "no model: frame t-1 as the prediction of frame t (recipe's score options)",
         baseline=True),
 ]
+
+# The paper's configuration (reconstruct frame t, frame mean squared error), trained with and
+# without the SVD loss from several seeds at one budget (--paper-steps), to test its Table 2.
+PAPER_CONFIG = ["model.target=reconstruct", "model.residual=false", "score.patch=0", "score.smooth=1"]
+PAPER_SEEDS = (0, 1)
+PAPER_TABLE2 = {"ped2": {"without": 74.6, "with": 76.98}}  # macro AUC %, the authors' protocol
+PAPER_ROWS = [Row(f"paper_{'svd' if svd else 'nosvd'}_s{seed}",
+                  f"paper configuration, {'with' if svd else 'without'} the SVD loss, seed {seed}",
+                  PAPER_CONFIG + [f"loss.svd={int(svd)}", f"train.seed={seed}"], svd=svd)
+              for svd in (False, True) for seed in PAPER_SEEDS]
+PAIRS_START, PAIRS_END = "<!-- paper-claim:start -->", "<!-- paper-claim:end -->"
 
 
 def copy_errors(frames: torch.Tensor, patch: int) -> torch.Tensor:
@@ -84,10 +99,23 @@ def baseline_metrics(data: Path, config: Config) -> dict[str, Any]:
         rows.append((video.name, scores, frame_labels(truth, len(frames), video.name)))
     raw = compute_metrics(rows, "none")
     video = compute_metrics([(n, normalize(s, "video"), lab) for n, s, lab in rows], "video")
+    authors = authors_metrics([(n, s) for n, s, _ in rows], dataset.ground_truth)
     return {"micro_auc_train": raw["micro_auc"], "micro_auc_video": video["micro_auc"],
             "macro_auc": raw["macro_auc"], "eer_train": raw["eer"], "eer_video": video["eer"],
-            "n_frames": raw["n_frames"], "score": {"patch": config.score.patch, "smooth": config.score.smooth},
+            "authors": authors, "n_frames": raw["n_frames"],
+            "score": {"patch": config.score.patch, "smooth": config.score.smooth},
             "eval_seconds": round(time.perf_counter() - start, 1)}
+
+
+def authors_metrics(videos: list[tuple[str, np.ndarray]], truth: list[FrameTruth]) -> dict[str, float]:
+    """The authors' evaluation of the same scores: per-video min-max, the ground truth's 1-based
+    ranges applied to 0-based frame indices, and the mean of per-video AUCs (macro) as the figure."""
+    labelled = [(name, normalize(scores, "video"),
+                 labels_from_ranges(t, len(scores), zero_based=True, video=name) if isinstance(t, list)
+                 else frame_labels(t, len(scores), name))  # no ranges, no off-by-one to copy
+                for (name, scores), t in zip(videos, truth, strict=True)]
+    metrics = compute_metrics(labelled, "video")
+    return {"macro_auc": metrics["macro_auc"], "micro_auc": metrics["micro_auc"]}
 
 
 def motion_generated(model: Path, data: Path, n_videos: int = 4, n_frames: int = 60,
@@ -156,29 +184,33 @@ def _score_row(model: Path, data: Path, report: Path, truth: list[FrameTruth]) -
                                      for (n, s), t in zip(videos, truth, strict=True)], "video")
     return {"micro_auc_train": train_metrics["micro_auc"], "micro_auc_video": video_metrics["micro_auc"],
             "macro_auc": train_metrics["macro_auc"], "eer_train": train_metrics["eer"],
-            "eer_video": video_metrics["eer"], "n_frames": train_metrics["n_frames"],
+            "eer_video": video_metrics["eer"], "authors": authors_metrics(videos, truth),
+            "n_frames": train_metrics["n_frames"],
             "score": train_metrics["score"], "eval_seconds": round(seconds, 1)}
 
 
 def run_benchmark(data: Path, recipe: Path, runs: Path, only: list[str] | None = None,
-                  publish: Any = None) -> dict[str, Any]:
+                  publish: Any = None, paper_steps: int = 100) -> dict[str, Any]:
     """Each row in turn; `publish(results)` after every row, so an interrupted run keeps its rows.
-    Rows already in `previous` results (same name) are replaced, others kept."""
+    Rows already in `previous` results (same name) are replaced, others kept. The paper-claim
+    rows train `paper_steps` steps each."""
     truth = discover(data).ground_truth
     if truth is None:
         raise UserError(f"{data} has no ground truth")
-    results: dict[str, Any] = {"data": str(data), "recipe": str(recipe), "hardware": hardware(), "rows": [],
-                               "steps": load_config(recipe).train.steps}
-    for row in ROWS:
+    machine = hardware()
+    results: dict[str, Any] = {"data": str(data), "recipe": str(recipe), "hardware": machine, "rows": [],
+                               "steps": load_config(recipe).train.steps, "paper_steps": paper_steps}
+    for row in ROWS + PAPER_ROWS:
         if only and row.name not in only:
             continue
         print(f"== {row.name}: {row.label}", file=sys.stderr, flush=True)
         start = time.perf_counter()
-        config = load_config(recipe, row.overrides)
+        overrides = row.overrides + ([f"train.steps={paper_steps}"] if row.svd is not None else [])
+        config = load_config(recipe, overrides)
         if row.baseline:
             results["rows"].append({"name": row.name, "label": row.label, "overrides": [], "model": None,
                                     "parameters": 0, "gflops_per_frame": 0.0, "steps": 0, "train_seconds": 0.0,
-                                    **baseline_metrics(data, config),
+                                    **baseline_metrics(data, config), "hardware": machine,
                                     "row_wall_seconds": round(time.perf_counter() - start, 1)})
             if publish is not None:
                 publish(results)
@@ -192,11 +224,11 @@ def run_benchmark(data: Path, recipe: Path, runs: Path, only: list[str] | None =
         metrics["motion_generated"] = motion_generated(model, data)
         cfg = config.model
         results["rows"].append({
-            "name": row.name, "label": row.label, "overrides": row.overrides + row.score,
+            "name": row.name, "label": row.label, "overrides": overrides + row.score, "svd": row.svd,
             "model": str(model), "parameters": parameter_counts(cfg)["generator"],
             "gflops_per_frame": flops_per_frame(cfg)["causal_per_output_frame"] / 1e9,
             "steps": int(payload["step"]), "train_seconds": round(float(payload.get("train_seconds", 0.0)), 1),
-            **metrics, "row_wall_seconds": round(time.perf_counter() - start, 1)})
+            **metrics, "hardware": machine, "row_wall_seconds": round(time.perf_counter() - start, 1)})
         print(json.dumps(results["rows"][-1]), file=sys.stderr, flush=True)
         if publish is not None:
             publish(results)
@@ -204,28 +236,90 @@ def run_benchmark(data: Path, recipe: Path, runs: Path, only: list[str] | None =
 
 
 def merge(previous: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
-    """New rows replace the previous results' rows of the same name; the table keeps ROWS order."""
-    rows = {r["name"]: r for r in (previous or {}).get("rows", [])
-            if previous and previous.get("steps") == new["steps"]}
-    rows.update({r["name"]: r for r in new["rows"]})
-    order = [r.name for r in ROWS]
-    return {**new, "rows": sorted(rows.values(), key=lambda r: order.index(r["name"]) if r["name"] in order
-                                  else len(order))}
+    """New rows replace the previous results' rows of the same name (rows trained to another step
+    budget are dropped); the table keeps ROWS order. Rows keep the machine they were measured on."""
+    kept: dict[str, Any] = {}
+    for r in (previous or {}).get("rows", []):
+        budget = "paper_steps" if r.get("svd") is not None else "steps"
+        if previous and previous.get(budget) == new[budget]:
+            kept[r["name"]] = {"hardware": previous.get("hardware"), **r}
+    kept.update({r["name"]: r for r in new["rows"]})
+    order = [r.name for r in ROWS + PAPER_ROWS]
+    rows = sorted(kept.values(), key=lambda r: order.index(r["name"]) if r["name"] in order else len(order))
+    main_rows = [r for r in rows if r.get("svd") is None]
+    machine = main_rows[0]["hardware"] if main_rows else new["hardware"]  # the main table's machine
+    return {**new, "hardware": machine, "rows": rows, "paper_claim": paper_claim(rows)}
+
+
+def _spread(values: list[float]) -> dict[str, Any]:
+    return {"values": values, "mean": float(np.mean(values)), "range": float(np.ptp(values)),
+            "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0}
+
+
+def paper_claim(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """With against without the SVD loss over the seeds: each figure's mean, spread and the
+    difference of the means, and whether that difference exceeds the seed-to-seed range."""
+    groups = {svd: [r for r in rows if r.get("svd") is svd] for svd in (False, True)}
+    if not all(groups.values()):
+        return None
+    figures = {"micro_auc_video": lambda r: r["micro_auc_video"], "micro_auc_train": lambda r: r["micro_auc_train"],
+               "authors_macro_auc": lambda r: r["authors"]["macro_auc"]}
+    claim: dict[str, Any] = {"seeds": {k: [r["overrides"] for r in g] for k, g in
+                                       (("without", groups[False]), ("with", groups[True]))}}
+    for name, get in figures.items():
+        without, with_svd = _spread([get(r) for r in groups[False]]), _spread([get(r) for r in groups[True]])
+        difference = with_svd["mean"] - without["mean"]
+        claim[name] = {"without": without, "with": with_svd, "difference": difference,
+                       "beyond_seed_range": abs(difference) > max(without["range"], with_svd["range"])}
+    return claim
+
+
+def paper_claim_table(results: dict[str, Any]) -> str:
+    """The paper-configuration pairs beside the paper's Table 2, under both protocols."""
+    claim = results.get("paper_claim")
+    if not claim:
+        return "(the paper-configuration rows have not been run yet)"
+    rows = [r for r in results["rows"] if r.get("svd") is not None]
+    paper = PAPER_TABLE2["ped2"]
+    lines = ["| SVD loss | runs | micro AUC, standard (video norm.) | micro AUC (train norm.) "
+             "| macro AUC, authors' protocol | paper, Table 2 |", "|---|---|---:|---:|---:|---:|"]
+    for key, label in (("without", "without"), ("with", "with")):
+        cells = []
+        for figure in ("micro_auc_video", "micro_auc_train", "authors_macro_auc"):
+            f = claim[figure][key]
+            each = ", ".join(f"{v:.4f}" for v in f["values"])
+            cells.append(f"{f['mean']:.4f} ± {f['std']:.4f} ({each})")
+        lines.append(f"| {label} | {len(claim[figure][key]['values'])} seeds | {' | '.join(cells)} "
+                     f"| {paper[key]:.2f} |")
+    diffs = [f"{claim[f]['difference']:+.4f} ({'beyond' if claim[f]['beyond_seed_range'] else 'within'} "
+             f"the seed range)" for f in ("micro_auc_video", "micro_auc_train", "authors_macro_auc")]
+    lines.append(f"| with − without | | {' | '.join(diffs)} | {paper['with'] - paper['without']:+.2f} |")
+    hw = rows[0]["hardware"] or results["hardware"]
+    minutes = np.mean([r["train_seconds"] for r in rows]) / 60
+    lines += ["", f"Each run: the paper's configuration (reconstruct frame t from frames t-6..t, frame mean "
+              f"squared error), {results['paper_steps']} training steps (batch 3), mean {minutes:.0f} min of "
+              f"training (wall time, with whatever else ran on the machine) on {describe(hw)}. Mean ± "
+              "sample standard deviation over seeds, each seed in brackets; 'beyond the seed range' "
+              "when the difference of the means is larger than the "
+              "largest seed-to-seed range of either group. Authors' protocol: per-video min-max, the "
+              "ground truth's 1-based ranges applied to 0-based frames (as their code), mean of the "
+              "per-video AUCs; the paper's Table 2 figures are percentages of that kind."]
+    return "\n".join(lines)
 
 
 def markdown_table(results: dict[str, Any]) -> str:
     hw = results["hardware"]
     lines = ["| row | parameters | GFLOP/frame | training | micro AUC (train norm.) | micro AUC (video norm.) "
              "| macro AUC | EER (train norm.) | motion generated |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in results["rows"]:
+    for r in [r for r in results["rows"] if r.get("svd") is None]:
         minutes = f"{r['train_seconds'] / 60:.0f} min" if r["train_seconds"] else "none"
         motion = f"{r['motion_generated']['ratio']:.3f}" if r.get("motion_generated") else "-"
         lines.append(f"| {r['label']} | {r['parameters']:,} | {r['gflops_per_frame']:.2f} | {minutes} "
                      f"| {r['micro_auc_train']:.4f} | {r['micro_auc_video']:.4f} | {r['macro_auc']:.4f} "
                      f"| {r['eer_train']:.4f} | {motion} |")
     lines.append("")
-    lines.append(f"{results['steps']} training steps per row on {hw['cpu']} ({hw['cores']} cores, "
-                 f"torch {hw['torch']}, no GPU); all {results['rows'][0]['n_frames']} test frames. "
+    lines.append(f"{results['steps']} training steps per row on {describe(hw)}, no GPU; all "
+                 f"{results['rows'][0]['n_frames']} test frames. "
                  "Score rows rescore the first row's weights. Training time: wall time of the run, "
                  "resumed sessions added up. Motion generated: on training frames, the mean change the "
                  "model generates from frame t-1 over the true change, on pixels that move (0: it copies "
@@ -233,34 +327,49 @@ def markdown_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def update_page(page: Path, table: str) -> bool:
-    text = page.read_text()
-    if TABLE_START not in text or TABLE_END not in text:
+def update_page(page: Path, table: str, start: str = TABLE_START, end: str = TABLE_END) -> bool:
+    """Replace what lies between the page's `start` and `end` markers; False if it has none."""
+    text = page.read_text() if page.exists() else ""
+    if start not in text or end not in text:
         return False
-    head, rest = text.split(TABLE_START, 1)
-    _, tail = rest.split(TABLE_END, 1)
-    page.write_text(f"{head}{TABLE_START}\n{table}\n{TABLE_END}{tail}")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    page.write_text(f"{head}{start}\n{table}\n{end}{tail}")
     return True
+
+
+def write_tables(results: dict[str, Any], json_path: Path, pages: list[Path], readme: Path) -> None:
+    """The results as JSON, the two tables beside it, and the tables into the pages' markers."""
+    table, pairs = markdown_table(results), paper_claim_table(results)
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(json_path, lambda tmp: tmp.write_text(json.dumps(results, indent=2) + "\n"))
+    atomic_write(json_path.with_suffix(".md"), lambda tmp: tmp.write_text(f"{table}\n\n{pairs}\n"))
+    for page in pages:
+        update_page(page, table)
+    for page in [*pages, readme]:
+        update_page(page, pairs, PAIRS_START, PAIRS_END)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, type=Path)
+    parser.add_argument("--data", type=Path, help="the dataset (required unless --tables-only)")
     parser.add_argument("--recipe", default=Path("configs/ped2.yaml"), type=Path)
     parser.add_argument("--runs", default=Path("runs/ped2"), type=Path, help="run folders (resumable)")
     parser.add_argument("--json", default=Path("benchmarks/results/ped2.json"), type=Path)
     parser.add_argument("--page", default=Path("docs/ped2.md"), type=Path, help="page whose table is replaced")
-    parser.add_argument("--rows", nargs="*", help=f"a subset of: {' '.join(r.name for r in ROWS)}")
+    parser.add_argument("--readme", default=Path("README.md"), type=Path,
+                        help="page whose paper-claim table is replaced too")
+    parser.add_argument("--rows", nargs="*", help=f"a subset of: {' '.join(r.name for r in ROWS + PAPER_ROWS)}")
+    parser.add_argument("--paper-steps", type=int, default=100,
+                        help="training steps of each paper-configuration run (one budget for all of them)")
     parser.add_argument("--ship", type=Path, help="copy the first row's model here (e.g. weights/ped2.pt)")
+    parser.add_argument("--tables-only", action="store_true",
+                        help="run nothing: rewrite the tables and pages from the JSON (e.g. after a caption change)")
     args = parser.parse_args(argv)
+
     def publish(results: dict[str, Any]) -> None:
         previous = json.loads(args.json.read_text()) if args.json.exists() else None
-        merged = merge(previous, results)
-        table = markdown_table(merged)
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(args.json, lambda tmp: tmp.write_text(json.dumps(merged, indent=2) + "\n"))
-        atomic_write(args.json.with_suffix(".md"), lambda tmp: tmp.write_text(table + "\n"))
-        update_page(args.page, table)
+        write_tables(merge(previous, results), args.json, [args.page], args.readme)
         first = results["rows"][-1]
         if args.ship and first["name"] == "full":
             args.ship.parent.mkdir(parents=True, exist_ok=True)
@@ -268,7 +377,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"shipped {first['model']} as {args.ship}", file=sys.stderr)
 
     try:
-        run_benchmark(args.data, args.recipe, args.runs, args.rows, publish)
+        if args.tables_only:
+            if not args.json.is_file():
+                raise UserError(f"no results to rewrite the tables from: {args.json}")
+            write_tables(json.loads(args.json.read_text()), args.json, [args.page], args.readme)
+        else:
+            if args.data is None:
+                raise UserError("--data is required (unless --tables-only)")
+            if args.paper_steps < 1:
+                raise UserError("--paper-steps must be at least 1")
+            run_benchmark(args.data, args.recipe, args.runs, args.rows, publish, args.paper_steps)
     except UserError as exc:
         print(f"svdgan: error: {exc}", file=sys.stderr)
         return 2
