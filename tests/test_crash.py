@@ -60,3 +60,15 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(synthetic_
     assert code == 2 and "diverged" in err and len(err.strip().splitlines()) == 1
     payload = torch.load(out / "checkpoint.pt", weights_only=True)
     assert payload["step"] == 4 and all(torch.isfinite(v).all() for v in payload["generator"].values())
+
+
+def test_atomic_writes_get_the_permissions_a_plain_open_would(tmp_path):
+    import os
+    import stat
+
+    from svdgan.checkpoint import atomic_write
+
+    atomic_write(tmp_path / "atomic.json", lambda tmp: tmp.write_text("{}"))
+    (tmp_path / "plain.json").write_text("{}")
+    mode = stat.S_IMODE(os.stat(tmp_path / "atomic.json").st_mode)
+    assert mode == stat.S_IMODE(os.stat(tmp_path / "plain.json").st_mode)  # 0644 under the usual umask

@@ -1,6 +1,7 @@
+import pytest
 import torch
 
-from svdgan.layers import ConvLSTM, SeparableConv2d, conv2d, upconv2d
+from svdgan.layers import FORMS, ConvLSTM, SeparableConv2d, conv2d, upconv2d
 
 
 def test_separable_conv_shapes_and_parameter_saving():
@@ -18,19 +19,33 @@ def test_fused_separable_conv_equals_depthwise_then_pointwise():
     torch.testing.assert_close(sep(x), reference, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_every_form_of_a_separable_conv_computes_the_same(bias, channels_last):
+    sep = SeparableConv2d(12, 3, 5, bias=bias).eval()
+    x = torch.randn(2, 12, 16, 16)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    outputs = {}
+    with torch.no_grad():
+        for form in FORMS:
+            sep.form = form
+            outputs[form] = sep(x)
+    for form in FORMS:
+        torch.testing.assert_close(outputs[form], outputs["separate"], atol=1e-5, rtol=1e-5)
+
+
 def test_pick_fastest_form_keeps_the_function_and_sets_the_form():
     sep = SeparableConv2d(12, 3, 5).eval()
     x = torch.randn(1, 12, 16, 16)
     with torch.no_grad():
-        sep.dense = True
-        dense = sep(x)
-        sep.dense = False
-        separate = sep(x)
-    torch.testing.assert_close(dense, separate, atol=1e-5, rtol=1e-5)
-    chosen = sep.pick_fastest_form(x, repeats=1)
-    assert sep.dense is chosen and isinstance(chosen, bool)
+        reference = sep.pointwise(sep.depthwise(x))
+    chosen = sep.pick_fastest_form(x, rounds=1)
+    assert sep.form == chosen and chosen in FORMS
     with torch.no_grad():
-        torch.testing.assert_close(sep(x), separate, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(sep(x), reference, atol=1e-5, rtol=1e-5)
+    strided = SeparableConv2d(12, 3, 5, stride=2).eval()
+    assert strided.pick_fastest_form(x, rounds=1) in ("separate", "dense")  # taps is for stride 1 only
 
 
 def test_upconv_doubles_size():

@@ -19,11 +19,16 @@ from .generator import Generator, fuse_for_inference
 FORMAT = "svdgan-checkpoint/1"
 
 
+_UMASK = os.umask(0o022)  # read once, at import (os.umask can only be read by setting it)
+os.umask(_UMASK)
+
+
 def atomic_write(path: Path, write: Any) -> None:
     """Call write(tmp_path), then rename over `path`: readers see the old file or the new, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # the permissions open() would give, not mkstemp's owner-only 0600
     try:
         write(Path(tmp))
         with open(tmp, "rb") as f:

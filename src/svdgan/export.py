@@ -20,7 +20,7 @@ from .checkpoint import load_generator
 from .config import Config
 from .errors import UserError
 from .generator import FrameFeatures, Generator
-from .layers import per_frame
+from .layers import SeparableConv2d, per_frame
 from .stream import StreamResult, stream_result
 
 
@@ -59,6 +59,9 @@ def export_onnx(checkpoint: str | Path, out: str | Path, check: bool = True) -> 
     except ImportError:
         raise UserError("ONNX export needs onnx and onnxscript: pip install 'svdgan[onnx]'") from None
     generator, config, _ = load_generator(checkpoint)
+    for layer in generator.modules():  # one Conv node, not torch's CPU-tuned matmul-and-shifts form
+        if isinstance(layer, SeparableConv2d) and layer.form == "taps":
+            layer.form = "dense"
     model = WindowGenerator(generator.to(memory_format=torch.contiguous_format)).eval()
     cfg = config.model
     frames = torch.rand(2, cfg.clip_len, cfg.channels, cfg.size, cfg.size) * 2 - 1

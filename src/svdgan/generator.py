@@ -161,7 +161,7 @@ def fuse_for_inference(generator: Generator) -> Generator:
         block[1] = nn.Sequential(act)
     fused = fused.to(memory_format=torch.channels_last)
     last = fused.decoder.out[0]
-    if isinstance(last, SeparableConv2d):  # its faster form depends on the CPU: time both once
+    if isinstance(last, SeparableConv2d):  # its fastest form depends on the CPU: time each once
         size = generator.cfg.size
         last.pick_fastest_form(torch.randn(1, last.depthwise.in_channels, size, size
                                            ).contiguous(memory_format=torch.channels_last))

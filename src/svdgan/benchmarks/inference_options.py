@@ -3,13 +3,14 @@
     python -m svdgan.benchmarks.inference_options [--frames 30] [--rounds 3]
         [--json benchmarks/results/inference_options.json]
 
-On the paper's architecture (128 px, 3 channels, random weights: time does not depend on their
-values), each option is timed on the same stream, in `rounds` interleaved rounds (a shared
-machine's speed drifts: the median over rounds is reported, with the range), as frames/s, the
+On the paper's architecture (128 px, 3 channels or, with --channels 1, grayscale as the Ped2
+recipe; random weights: time does not depend on their values), each option is timed on the
+same stream, in `rounds` interleaved rounds (a shared machine's speed drifts: the median over
+rounds is reported, with the range), as frames/s, the
 ratio to the default and the fraction of the measured convolution peak:
     default           fp32, torch's threads, the last layer in the form timed fastest at load
     1 thread          torch.set_num_threads(1)
-    last layer dense / separate   each form of the generator's last layer forced
+    last layer separate / dense / taps   each form of the generator's last layer forced
     oneDNN off        torch's own convolution kernels instead of oneDNN's
     torch.compile     the decoder compiled by inductor (frozen weights); compile time reported
     onnxruntime       exact mode on the exported window model (`svdgan detect --backend onnxruntime`)
@@ -31,7 +32,7 @@ import torch
 from ..checkpoint import save_checkpoint
 from ..config import Config
 from ..generator import Generator, fuse_for_inference
-from ..layers import SeparableConv2d
+from ..layers import FORMS, SeparableConv2d
 from ..stream import StreamScorer
 from .machine import describe, hardware, write_results
 from .realtime import _frames, _time_stream, conv_throughput, stream_flops
@@ -48,14 +49,14 @@ def _threads(n: int) -> Iterator[None]:
 
 
 @contextmanager
-def _last_layer(generator: Generator, dense: bool) -> Iterator[None]:
+def _last_layer(generator: Generator, form: str) -> Iterator[None]:
     last = generator.decoder.out[0]
-    before = last.dense
-    last.dense = dense
+    before = last.form
+    last.form = form
     try:
         yield
     finally:
-        last.dense = before
+        last.form = before
 
 
 def _fps(scorer_for: Callable[[], Any], frames: torch.Tensor, warm: int = 9) -> float:
@@ -105,9 +106,8 @@ def _options(generator: Generator, compiled: Generator, config: Config,
         combos.append(("default", mode, nullcontext, plain))
         combos.append(("1 thread", mode, lambda: _threads(1), plain))
         if isinstance(generator.decoder.out[0], SeparableConv2d):
-            for dense in (True, False):
-                combos.append((f"last layer {'dense' if dense else 'separate'}", mode,
-                               lambda d=dense: _last_layer(generator, d), plain))
+            for form in FORMS:
+                combos.append((f"last layer {form}", mode, lambda f=form: _last_layer(generator, f), plain))
         combos.append(("oneDNN off", mode, lambda: torch.backends.mkldnn.flags(enabled=False), plain))
         combos.append(("torch.compile decoder", mode, nullcontext,
                        lambda m=mode: StreamScorer(compiled, config, m)))
@@ -119,13 +119,14 @@ def _options(generator: Generator, compiled: Generator, config: Config,
     return combos
 
 
-def run(n_frames: int = 30, rounds: int = 3, onnx: bool = True) -> dict[str, Any]:
+def run(n_frames: int = 30, rounds: int = 3, onnx: bool = True, channels: int = 3) -> dict[str, Any]:
     import statistics
     import warnings
 
     import torch._inductor.config as inductor
 
     config = Config()
+    config.model.channels = channels
     torch.manual_seed(0)
     raw = Generator(config.model).eval()
     generator = fuse_for_inference(raw)
@@ -160,8 +161,8 @@ def run(n_frames: int = 30, rounds: int = 3, onnx: bool = True) -> dict[str, Any
         r["over_default"] = r["fps"] / base[r["mode"]]
         r["peak_fraction"] = flops[r["mode"]] * r["fps"] / peak  # the default model's FLOPs per frame
     return {"hardware": hardware(), "conv_peak_flops": peak, "flops_per_frame": flops, "frames": n_frames,
-            "rounds": rounds, "compile_seconds": compile_s, "last_layer_dense": generator.decoder.out[0].dense,
-            "model": "random weights (the paper's architecture), 128 px", "rows": rows}
+            "rounds": rounds, "compile_seconds": compile_s, "last_layer_form": generator.decoder.out[0].form,
+            "model": f"random weights (the paper's architecture), 128 px, {channels} channel(s)", "rows": rows}
 
 
 def main() -> None:
@@ -169,9 +170,11 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=30, help="frames timed per option, mode and round")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median is reported")
     parser.add_argument("--no-onnx", action="store_true", help="skip the onnxruntime rows")
+    parser.add_argument("--channels", type=int, default=3, choices=[1, 3],
+                        help="3: the paper's RGB model; 1: a grayscale one, as the Ped2 recipe")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
-    results = run(args.frames, args.rounds, onnx=not args.no_onnx)
+    results = run(args.frames, args.rounds, onnx=not args.no_onnx, channels=args.channels)
     print(f"conv peak {results['conv_peak_flops'] / 1e9:.0f} GFLOP/s")
     for r in results["rows"]:
         print(f"{r['option']:<22}{r['mode']:<6}{r['fps']:6.1f} frames/s ({r['fps_min']:.1f} to {r['fps_max']:.1f})  "
