@@ -12,7 +12,7 @@ def test_ped2_benchmark_writes_json_table_readme_and_weights(synthetic_dataset, 
     readme.write_text(f"intro\n{TABLE_START}\nold table\n{TABLE_END}\nrest\n")
     out_json = tmp_path / "results" / "ped2.json"
     args = ["--data", str(synthetic_dataset), "--recipe", str(TINY), "--runs", str(tmp_path / "runs"),
-            "--json", str(out_json), "--page", str(readme),
+            "--json", str(out_json), "--page", str(readme), "--readme", str(tmp_path / "README_pairs.md"),
             "--rows", "full", "no_svd", "score_patch", "copy_previous",
             "--ship", str(tmp_path / "weights" / "model.pt")]
     assert main(args) == 0
