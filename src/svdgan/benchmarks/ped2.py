@@ -239,9 +239,9 @@ def merge(previous: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any
     """New rows replace the previous results' rows of the same name (rows trained to another step
     budget are dropped); the table keeps ROWS order. Rows keep the machine they were measured on."""
     kept: dict[str, Any] = {}
-    for r in (previous or {}).get("rows", []):
+    for r in (previous or {}).get("rows", []):  # there are rows only when previous is a dict
         budget = "paper_steps" if r.get("svd") is not None else "steps"
-        if previous and previous.get(budget) == new[budget]:
+        if previous.get(budget) == new[budget]:
             kept[r["name"]] = {"hardware": previous.get("hardware"), **r}
     kept.update({r["name"]: r for r in new["rows"]})
     order = [r.name for r in ROWS + PAPER_ROWS]
@@ -283,14 +283,13 @@ def paper_claim_table(results: dict[str, Any]) -> str:
     paper = PAPER_TABLE2["ped2"]
     lines = ["| SVD loss | runs | micro AUC, standard (video norm.) | micro AUC (train norm.) "
              "| macro AUC, authors' protocol | paper, Table 2 |", "|---|---|---:|---:|---:|---:|"]
-    for key, label in (("without", "without"), ("with", "with")):
+    for key in ("without", "with"):
         cells = []
         for figure in ("micro_auc_video", "micro_auc_train", "authors_macro_auc"):
             f = claim[figure][key]
             each = ", ".join(f"{v:.4f}" for v in f["values"])
             cells.append(f"{f['mean']:.4f} ± {f['std']:.4f} ({each})")
-        lines.append(f"| {label} | {len(claim[figure][key]['values'])} seeds | {' | '.join(cells)} "
-                     f"| {paper[key]:.2f} |")
+        lines.append(f"| {key} | {len(f['values'])} seeds | {' | '.join(cells)} | {paper[key]:.2f} |")
     diffs = [f"{claim[f]['difference']:+.4f} ({'beyond' if claim[f]['beyond_seed_range'] else 'within'} "
              f"the seed range)" for f in ("micro_auc_video", "micro_auc_train", "authors_macro_auc")]
     lines.append(f"| with − without | | {' | '.join(diffs)} | {paper['with'] - paper['without']:+.2f} |")
