@@ -17,12 +17,12 @@ def test_ped2_benchmark_writes_json_table_readme_and_weights(synthetic_dataset, 
             "--ship", str(tmp_path / "weights" / "model.pt")]
     assert main(args) == 0
     results = json.loads(out_json.read_text())
-    assert [r["name"] for r in results["rows"]] == ["full", "no_svd", "score_patch", "copy_previous"]
-    full, no_svd, patch, copy = results["rows"]
+    assert [r["name"] for r in results["rows"]] == ["full", "copy_previous", "no_svd", "score_patch"]
+    full, copy, no_svd, patch = results["rows"]
     assert copy["parameters"] == 0 and 0 <= copy["micro_auc_train"] <= 1 and copy["n_frames"] == full["n_frames"]
     assert full["steps"] == no_svd["steps"] == 6 and full["parameters"] > 0 and full["gflops_per_frame"] > 0
     assert 0 <= full["micro_auc_train"] <= 1 and 0 <= full["micro_auc_video"] <= 1
-    assert no_svd["overrides"] == ["loss.svd=0"] and patch["score"]["patch"] == 16
+    assert no_svd["overrides"] == ["loss.svd=0", "memory.enabled=false"] and patch["score"]["patch"] == 16
     assert patch["steps"] == full["steps"]  # score rows reuse the first row's run
     text = readme.read_text()
     assert "old table" not in text and "without the SVD loss" in text and text.endswith(f"{TABLE_END}\nrest\n")
@@ -32,7 +32,27 @@ def test_ped2_benchmark_writes_json_table_readme_and_weights(synthetic_dataset, 
     assert main(args[:-2] + ["--rows", "full"]) == 0
     assert (tmp_path / "runs" / "full" / "checkpoint.pt").stat().st_mtime_ns == before
     assert [r["name"] for r in json.loads(out_json.read_text())["rows"]] == [
-        "full", "no_svd", "score_patch", "copy_previous"]
+        "full", "copy_previous", "no_svd", "score_patch"]
+
+
+def test_memory_rows_state_what_the_generator_and_the_memory_each_add(synthetic_dataset, tmp_path):
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(TINY.read_text() + "memory:\n  enabled: true\n  height: 32\n  cell: 8\n")
+    out_json = tmp_path / "ped2.json"
+    assert main(["--data", str(synthetic_dataset), "--recipe", str(recipe), "--runs", str(tmp_path / "runs"),
+                 "--json", str(out_json), "--page", str(tmp_path / "page.md"), "--readme", str(tmp_path / "r.md"),
+                 "--rows", "full", "no_memory", "memory_copy", "memory_only", "copy_previous"]) == 0
+    rows = {r["name"]: r for r in json.loads(out_json.read_text())["rows"]}
+    full, alone, copy = rows["full"], rows["no_memory"], rows["copy_previous"]
+    assert full["score"]["motion"] is True and alone["score"]["motion"] is False
+    assert full["micro_auc_train"] != alone["micro_auc_train"]
+    # the learned parts replaced by 'no model': frame t-1 for the generator (memory kept), then nothing learned
+    assert full["no_model"]["generator_replaced"] == rows["memory_copy"]["micro_auc_train"]
+    assert full["no_model"]["nothing_learned"] == copy["micro_auc_train"]
+    assert alone["no_model"]["generator_replaced"] == alone["no_model"]["nothing_learned"] == copy["micro_auc_train"]
+    assert rows["memory_only"]["no_model"] == {"nothing_learned": copy["micro_auc_train"]}
+    table = (tmp_path / "ped2.md").read_text()
+    assert "generator's share" in table and f"{full['micro_auc_train'] - copy['micro_auc_train']:+.4f}" in table
 
 
 def test_motion_generated_is_zero_for_a_model_that_copies_the_last_frame(synthetic_dataset, tmp_path):

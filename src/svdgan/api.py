@@ -25,6 +25,7 @@ from .checkpoint import default_checkpoint, load_generator
 from .data.frames import resize, to_model_range
 from .errors import UserError
 from .evaluation import evaluate_checkpoint
+from .motion import SourceScores, load_memory, to_grey
 from .precision import resolve_precision
 from .scoring import normalize
 from .sources import Source, open_source
@@ -52,6 +53,7 @@ class Model:
         self.path = default_checkpoint(path)
         self.generator, self.config, payload = load_generator(self.path)
         self.stats: dict[str, float] | None = payload.get("score_stats")
+        self.memory = load_memory(payload, self.config)  # of normal motion, fused with the generator's score
         self.mode = mode
         self.precision = resolve_precision(precision, announce=False)
 
@@ -62,18 +64,15 @@ class Model:
     def _scorer(self) -> StreamScorer:
         return StreamScorer(self.generator, self.config, self.mode, self.precision)
 
-    def _to_model(self, frames: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
-        """(N, H, W, 3) or (N, H, W) uint8 -> (N, C, S, S) uint8 at model size."""
+    def _as_rgb(self, frames: np.ndarray | Sequence[np.ndarray]) -> list[np.ndarray]:
+        """(N, H, W, 3) or (N, H, W) uint8 -> N (H, W, 3) RGB frames."""
         frames = [np.asarray(f) for f in frames]
         if not frames:
             raise UserError("no frames to score")
-        out = []
         for f in frames:
             if f.dtype != np.uint8 or f.ndim not in (2, 3) or (f.ndim == 3 and f.shape[2] != 3):
                 raise UserError(f"frames must be (H, W, 3) RGB or (H, W) grey uint8, got {f.dtype} {f.shape}")
-            out.append(resize(np.repeat(f[:, :, None], 3, 2) if f.ndim == 2 else f,
-                              self.config.model.size, self.config.model.channels))
-        return np.stack(out)
+        return [np.repeat(f[:, :, None], 3, 2) if f.ndim == 2 else f for f in frames]
 
     def score(self, frames: np.ndarray | Sequence[np.ndarray], normalize_with: str = "train") -> np.ndarray:
         """Anomaly scores of consecutive frames of one video, each from its causal window (the same
@@ -81,8 +80,16 @@ class Model:
         worst normal training frame), 'video' (min-max over these frames) or 'none' (raw error)."""
         if normalize_with == "train" and not self.stats:
             raise UserError(f"{self.path} has no normal-score statistics: finish training or run svdgan calibrate")
-        raw = stream_video(self._scorer(), self._to_model(frames))
-        return normalize(raw, normalize_with, self.stats)
+        rgb = self._as_rgb(frames)
+        raw = stream_video(self._scorer(), np.stack([resize(f, self.config.model.size, self.config.model.channels)
+                                                     for f in rgb]))
+        stats = self.stats
+        if self.memory is not None and self.memory.fits(rgb[0].shape):
+            greys = np.stack([to_grey(f, self.memory.config.height) for f in rgb])
+            raw = self.memory.fuse(raw, self.memory.video_scores(greys, self.config.score.smooth))
+        elif self.memory is not None:  # another camera view: the generator alone, with its own statistics
+            stats = self.memory.generator_stats
+        return normalize(raw, normalize_with, stats)
 
     def stream(self, source: str | Source, threshold: float = 1.0, min_frames: int = 3,
                max_frames: int | None = None) -> Iterator[StreamResult]:
@@ -91,12 +98,13 @@ class Model:
             raise UserError(f"{self.path} has no normal-score statistics: finish training or run svdgan calibrate")
         source = open_source(source) if isinstance(source, str) else source
         scorer, alarm = self._scorer(), Alarm(threshold, min_frames)
+        scoring = SourceScores(self.memory, self.stats, self.config.score.smooth, source.name)
         size, channels = self.config.model.size, self.config.model.channels
         for count, frame in enumerate(source.frames()):
             if max_frames is not None and count >= max_frames:
                 return
             result = scorer.push(to_model_range(resize(frame.image, size, channels)[None]))
-            score = float(normalize(result.scores, "train", self.stats)[0])
+            score = scoring.score(result.scores[0], frame.image)
             yield StreamResult(source.name, frame.index, frame.time, score, alarm.update(score), frame.image,
                                result.errors[0, 0].float().numpy())
 

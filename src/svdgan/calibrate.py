@@ -4,7 +4,8 @@ Training ends with statistics of its own training frames. Calibrating again is h
 is pointed at a new camera (statistics of that camera's normal footage), how another score
 option (`score.patch`, `score.smooth`) gets statistics that match it, and how weights are
 released: the output keeps the generator, config and statistics, and drops the
-discriminator and optimiser state.
+discriminator and optimiser state. A model with a memory of normal motion (`memory.enabled`)
+gets that memory refitted on the given footage: motion is remembered per position, per camera.
 """
 
 from __future__ import annotations
@@ -19,14 +20,17 @@ from .config import apply_overrides
 from .data.datasets import discover
 from .data.frames import load_video
 from .errors import UserError
-from .scoring import normal_score_stats
+from .motion import calibrate_scores, grey_video
 
 
-def score_overrides(overrides: list[str]) -> list[str]:
-    """Only `score.*` keys may change after training: the rest describe the trained weights."""
+def score_overrides(overrides: list[str], sections: tuple[str, ...] = ("score",)) -> list[str]:
+    """Only `score.*` keys may change after training (and `memory.*` when calibrating, which
+    fits the memory): the rest describe the trained weights."""
     for item in overrides:
-        if not item.strip().startswith("score."):
-            raise UserError(f"only score.* settings can change after training, got {item!r}")
+        if item.strip().partition(".")[0] not in sections:
+            names = " and ".join(f"{s}.*" for s in sections)
+            raise UserError(f"only {names} settings can change here (the rest describe the trained weights), "
+                            f"got {item!r}")
     return overrides
 
 
@@ -34,7 +38,7 @@ def calibrate(checkpoint: str | Path, data: str | Path, out: str | Path, overrid
               frames: int | None = None, progress: bool = True) -> dict[str, Any]:
     """Write `out` (scoring-only checkpoint); returns the new statistics."""
     generator, config, payload = load_generator(checkpoint)
-    apply_overrides(config, score_overrides(overrides or []))
+    apply_overrides(config, score_overrides(overrides or [], ("score", "memory")))
     if frames is not None:
         apply_overrides(config, [f"train.stats_frames={frames}"])
     dataset = discover(data)
@@ -42,11 +46,16 @@ def calibrate(checkpoint: str | Path, data: str | Path, out: str | Path, overrid
         raise UserError(f"no normal (training) videos under {data}")
     videos = [load_video(v, config.model.size, config.model.channels)
               for v in tqdm(dataset.train, desc="loading normal videos", unit="video", disable=not progress)]
-    stats = normal_score_stats(generator, videos, config)
+    greys = None
+    if config.memory.enabled:  # the memory of normal motion is refitted: it is per camera
+        greys = [grey_video(v, config.memory.height) for v in dataset.train]
+    stats, memory = calibrate_scores(generator, videos, greys, config)
     out = Path(out)
     if out.resolve() == Path(checkpoint).resolve():
         raise UserError("--out must differ from --checkpoint (the training checkpoint stays resumable)")
     out.parent.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(out, {"config": config.to_dict(), "step": payload.get("step"), "score_stats": stats,
-                          "generator": payload["generator"], "calibrated_on": str(data)})
+    trained = {k: payload[k] for k in ("train_seconds", "precision") if k in payload}  # how it was trained
+    save_checkpoint(out, {"config": config.to_dict(), "step": payload.get("step"), "score_stats": stats, **trained,
+                          "generator": payload["generator"], "calibrated_on": str(data),
+                          **({"motion": memory.to_payload()} if memory is not None else {})})
     return stats

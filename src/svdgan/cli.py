@@ -172,7 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="normal footage: a dataset's training split, a folder or a video")
     p.add_argument("--out", required=True, help="output model file (generator, config, statistics)")
     p.add_argument("--set", action="append", default=[], metavar="score.KEY=VALUE",
-                   help="score option to calibrate for, e.g. --set score.patch=16 (repeatable)")
+                   help="score or memory option to calibrate for, e.g. --set score.patch=16 or memory.enabled=true "
+                   "(repeatable)")
     p.add_argument("--frames", type=int, help="normal frames to score (default: the config's train.stats_frames)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_calibrate)

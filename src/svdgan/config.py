@@ -69,11 +69,24 @@ class ScoreConfig:
 
 
 @dataclass
+class MemoryConfig:
+    """A memory of normal motion fused with the generator's score (see motion.py)."""
+
+    enabled: bool = False
+    height: int = 240  # optical flow on the grey frame at this height (aspect kept)
+    cell: int = 32  # px per side of the cells whose motion is remembered and compared
+    every: int = 2  # every n-th normal frame goes into the memory
+    max_frames: int = 4000  # at most this many normal frames, evenly spread over the footage
+    weight: float = 1.0  # the motion score's weight in the sum (both in standard deviations of normal scores)
+
+
+@dataclass
 class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     score: ScoreConfig = field(default_factory=ScoreConfig)
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
 
     @property
     def target_offset(self) -> int:
@@ -112,6 +125,10 @@ class Config:
             (self.score.batch_size >= 1, "score.batch_size must be at least 1"),
             (0 <= self.score.patch <= m.size, "score.patch must be between 0 and model.size"),
             (self.score.smooth >= 1, "score.smooth must be at least 1"),
+            (16 <= self.memory.height <= 2160, "memory.height must be between 16 and 2160"),
+            (2 <= self.memory.cell <= self.memory.height, "memory.cell must be between 2 and memory.height"),
+            (self.memory.every >= 1 and self.memory.max_frames >= 1, "memory.every and max_frames must be >= 1"),
+            (self.memory.weight >= 0, "memory.weight must be non-negative"),
         ]
         for ok, message in checks:
             if not ok:
@@ -175,7 +192,7 @@ def read_yaml_mapping(path: str | Path, what: str = "config file") -> dict[str, 
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Defaults, then the YAML file (sections `model`, `loss`, `train`, `score`), then `key=value`s."""
+    """Defaults, then the YAML file (sections `model`, `loss`, `train`, `score`, `memory`), then `key=value`s."""
     config = Config()
     if path is not None:
         data = read_yaml_mapping(path)

@@ -24,9 +24,9 @@ from .alerts import Alarm, event, latency_summary, write_event
 from .checkpoint import default_checkpoint, load_generator
 from .data.frames import resize, to_model_range
 from .errors import UserError
+from .motion import MotionMemory, SourceScores, load_memory
 from .overlay import AnnotatedVideo
 from .precision import choose_precision
-from .scoring import normalize
 from .sources import Frame, Source, open_source
 from .stream import StreamScorer
 
@@ -103,6 +103,7 @@ def detect(specs: list[str], checkpoint: str | Path | None = None, mode: str = "
     stats = payload.get("score_stats")
     if not stats:
         raise UserError("the checkpoint has no normal-score statistics: finish training or run svdgan calibrate")
+    memory = load_memory(payload, config)
     if threads:
         torch.set_num_threads(threads)
     precision, precision_note = choose_precision(precision) if backend == "torch" else ("fp32", None)
@@ -111,7 +112,7 @@ def detect(specs: list[str], checkpoint: str | Path | None = None, mode: str = "
     with ExitStack() as temporary:
         scorer = _scorer(generator, config, mode, backend, checkpoint, onnx_path, temporary, precision)
         return _run(sources, scorer, config, stats, mode, threshold, min_frames, events_path, output, max_frames,
-                    precision_note)
+                    precision_note, memory)
 
 
 def _scorer(generator: Any, config: Any, mode: str, backend: str, checkpoint: Path,
@@ -136,8 +137,10 @@ def _scorer(generator: Any, config: Any, mode: str, backend: str, checkpoint: Pa
 
 def _run(sources: list[Source], scorer: Any, config: Any, stats: dict, mode: str, threshold: float,
          min_frames: int, events_path: str | Path | None, output: str | Path | None,
-         max_frames: int | None, precision_note: str | None = None) -> dict[str, Any]:
+         max_frames: int | None, precision_note: str | None = None,
+         memory: MotionMemory | None = None) -> dict[str, Any]:
     alarms = [Alarm(threshold, min_frames) for _ in sources]
+    scoring = [SourceScores(memory, stats, config.score.smooth, s.name) for s in sources]
     readers = [SourceReader(source) for source in sources]
     latencies: list[float] = []
     counts = [0] * len(sources)
@@ -161,7 +164,7 @@ def _run(sources: list[Source], scorer: Any, config: Any, stats: dict, mode: str
                 x = to_model_range(np.stack([resize(f.image, config.model.size, config.model.channels)
                                              for _, f, _ in batch]))
                 result = scorer.push(x, ids)
-                scores = normalize(result.scores, "train", stats)
+                scores = [scoring[i].score(result.scores[j], f.image) for j, (i, f, _) in enumerate(batch)]
                 done = time.perf_counter()
                 for j, (i, frame, arrived) in enumerate(batch):
                     latencies.append(done - arrived)

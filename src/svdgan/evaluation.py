@@ -21,6 +21,7 @@ from .data.groundtruth import frame_labels
 from .errors import UserError
 from .metrics import PixelScores
 from .metrics import evaluate as compute_metrics
+from .motion import grey_video, load_memory
 from .precision import choose_precision
 from .scorefiles import write_scores_csv
 from .scoring import NORMALIZATIONS, first_input_frame, normalize, score_video, stats_match
@@ -43,9 +44,10 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, out_dir: str |
     generator, config, payload = load_generator(checkpoint)
     apply_overrides(config, score_overrides(overrides or []))
     stats = payload.get("score_stats")
+    memory = load_memory(payload, config)
     if normalize_mode == "train" and not stats:
         raise UserError(f"checkpoint {checkpoint} has no training score statistics (training did not finish)")
-    if normalize_mode == "train" and not stats_match(stats, config):
+    if normalize_mode == "train" and not stats_match(stats, config, memory is not None):
         raise UserError(f"checkpoint {checkpoint} has statistics for other score options: "
                         "run `svdgan calibrate` with these --set values first")
     dataset = discover(data, ground_truth, scene)
@@ -68,6 +70,12 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, out_dir: str |
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
                 scored = score_video(generator, frames, config, maps=masks is not None)
             raw = scored.scores
+        if memory is not None:  # the same sum `svdgan detect` computes, frame by frame
+            greys = grey_video(video, memory.config.height)
+            if not memory.fits((*greys.shape[1:], 1)):
+                raise UserError(f"video {video.name}: its frames have another aspect than the motion memory's: "
+                                "run `svdgan calibrate` on this camera's normal footage")
+            raw = memory.fuse(raw, memory.video_scores(greys, config.score.smooth))
         if masks is not None:
             pixels.add(scored.maps, masks.at_size(len(frames), config.model.size, video.name))
         scores = normalize(raw, normalize_mode, stats)
@@ -98,7 +106,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, out_dir: str |
     metrics["checkpoint"] = str(checkpoint)
     metrics["mode"] = mode
     metrics["precision"] = precision
-    metrics["score"] = {"patch": config.score.patch, "smooth": config.score.smooth}
+    metrics["score"] = {"patch": config.score.patch, "smooth": config.score.smooth, "motion": memory is not None}
     metrics["data"] = str(data)
     metrics["layout"] = dataset.layout
     (out_dir / "videos").mkdir(exist_ok=True)

@@ -158,18 +158,23 @@ def score_stats(scores: np.ndarray) -> dict[str, float]:
             "p50": float(q[0]), "p95": float(q[1]), "p99": float(q[2]), "p999": float(q[3])}
 
 
-def normal_score_stats(generator: Generator, videos: list[np.ndarray], config: Config) -> dict:
-    """Statistics of normal frames (train.stats_frames, spread over the videos), tagged with the
-    score options they were computed with."""
+def normal_scores(generator: Generator, videos: list[np.ndarray], config: Config) -> list[np.ndarray]:
+    """Scores of normal frames (train.stats_frames, spread over the videos: the first frames of each)."""
     per_video = max(config.model.clip_len, config.train.stats_frames // max(len(videos), 1))
-    scores = [score_video(generator.eval(), v[:per_video], config).scores for v in videos]
-    return {**score_stats(np.concatenate(scores)), "patch": config.score.patch, "smooth": config.score.smooth}
+    return [score_video(generator.eval(), v[:per_video], config).scores for v in videos]
 
 
-def stats_match(stats: dict | None, config: Config) -> bool:
-    """True when `stats` were computed with the score options of `config`."""
-    return bool(stats) and (stats.get("patch", 0), stats.get("smooth", 1)) == (
-        config.score.patch, config.score.smooth)
+def normal_score_stats(generator: Generator, videos: list[np.ndarray], config: Config) -> dict:
+    """Statistics of the generator's normal scores, tagged with the score options they were computed with."""
+    return {**score_stats(np.concatenate(normal_scores(generator, videos, config))),
+            "patch": config.score.patch, "smooth": config.score.smooth, "motion": False}
+
+
+def stats_match(stats: dict | None, config: Config, motion: bool = False) -> bool:
+    """True when `stats` were computed with the score options of `config`, and fused with a motion
+    memory's scores when `motion`."""
+    return bool(stats) and (stats.get("patch", 0), stats.get("smooth", 1), stats.get("motion", False)) == (
+        config.score.patch, config.score.smooth, motion)
 
 
 def normalize(scores: np.ndarray, mode: str, stats: dict[str, float] | None = None) -> np.ndarray:

@@ -25,8 +25,8 @@ from .distributed import Dist, setup, teardown
 from .errors import UserError
 from .generator import Generator
 from .losses import adversarial_loss, discriminator_loss, generator_losses
+from .motion import calibrate_scores, grey_video
 from .precision import resolve_precision
-from .scoring import normal_score_stats
 
 LOG_COLUMNS = ["step", "seconds", "discriminator", "generator", "adversarial", "contextual",
                "encoder", "svd"]
@@ -209,12 +209,13 @@ def _train(data: str | Path, out_dir: Path, config: Config | None, resume: bool,
         (out_dir / "config.yaml").write_text(yaml.safe_dump(_plain(config.to_dict()), sort_keys=False))
         _truncate_log(log_path, step)
 
-    def checkpoint(stats: dict | None = None) -> None:
+    def checkpoint(stats: dict | None = None, motion: dict | None = None) -> None:
         if not dist.main:
             return
         seconds = seconds_before + time.perf_counter() - start  # training time over all resumed sessions
+        extra = {"motion": motion} if motion else {}
         save_checkpoint(ckpt_path, {"config": config.to_dict(), "step": step, "score_stats": stats,
-                                    "precision": precision, "train_seconds": seconds, **models.state()})
+                                    "precision": precision, "train_seconds": seconds, **extra, **models.state()})
 
     total, per_rank = config.train.steps, config.train.batch_size
     bar = tqdm(total=total, initial=step, desc="training", unit="step", disable=not progress)
@@ -244,10 +245,17 @@ def _train(data: str | Path, out_dir: Path, config: Config | None, resume: bool,
                 checkpoint()
     bar.close()
     if dist.main:
-        stats = payload.get("score_stats") if payload is not None and int(payload["step"]) == total else None
+        finished = payload is not None and int(payload["step"]) == total
+        stats = payload.get("score_stats") if finished else None
+        motion = payload.get("motion") if finished else None
         if stats is None:  # scored on the CPU, as evaluate and detect will
-            stats = normal_score_stats(copy.deepcopy(models.generator).cpu(), videos, config)
-        checkpoint(stats)
+            greys = None
+            if config.memory.enabled:
+                greys = [grey_video(v, config.memory.height) for v in tqdm(
+                    dataset.train, desc="motion memory", unit="video", leave=False, disable=not progress)]
+            stats, memory = calibrate_scores(copy.deepcopy(models.generator).cpu(), videos, greys, config)
+            motion = memory.to_payload() if memory is not None else None
+        checkpoint(stats, motion)
     dist.barrier()
     return ckpt_path
 

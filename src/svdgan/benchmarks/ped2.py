@@ -14,6 +14,8 @@ into docs/ped2.md between its ped2-table markers.
 from __future__ import annotations
 
 import argparse
+import copy
+import dataclasses
 import json
 import shutil
 import sys
@@ -35,6 +37,7 @@ from ..errors import UserError
 from ..evaluation import evaluate_checkpoint
 from ..info import flops_per_frame, parameter_counts
 from ..metrics import evaluate as compute_metrics
+from ..motion import fit_memory, grey_video, normal_stats
 from ..scorefiles import read_scores
 from ..scoring import causal_smooth, frame_score, normalize, patch_errors, reconstruct_windows, window_end
 from ..training import train
@@ -50,26 +53,38 @@ class Row:
     overrides: list[str] = field(default_factory=list)  # on top of the recipe
     score: list[str] = field(default_factory=list)  # score options, rescoring the first row's weights
     baseline: bool = False  # no model at all: frame t-1 stands in for the generated frame t
+    memory: str = "none"  # baseline rows: the memory of normal motion "none", "fused" with it, or "alone"
     svd: bool | None = None  # paper-claim rows: with or without the SVD loss (their own table)
 
 
+GENERATOR_ALONE = ["memory.enabled=false"]
 ROWS = [
-    Row("full", "SVD-GAN, this recipe (shipped as weights/ped2.pt)"),
-    Row("not_residual", "predicting frame t directly, not as a change to t-1", ["model.residual=false"]),
-    Row("reconstruct", "reconstructing frame t, as the paper", ["model.target=reconstruct", "model.residual=false"]),
-    Row("no_svd", "without the SVD loss (paper Table 2)", ["loss.svd=0"]),
-    Row("ordinary_conv", "ordinary conv instead of depthwise-separable", ["model.separable=false"]),
-    Row("svd_rank_2", "SVD rank 2", ["loss.svd_rank=2"]),
-    Row("svd_rank_32", "SVD rank 32", ["loss.svd_rank=32"]),
-    Row("score_mean", "score: frame mean squared error (paper)", score=["score.patch=0", "score.smooth=1"]),
-    Row("score_patch", "score: worst 16x16 patch, no smoothing", score=["score.patch=16", "score.smooth=1"]),
+    Row("full", "SVD-GAN + memory of normal motion, this recipe (shipped as weights/ped2.pt)"),
+    Row("no_memory", "without the memory of normal motion (the generator alone)", score=GENERATOR_ALONE),
+    Row("memory_copy", "memory of normal motion, frame t-1 in place of the generator", baseline=True,
+        memory="fused"),
+    Row("memory_only", "memory of normal motion alone (no generator score)", baseline=True, memory="alone"),
     Row("copy_previous", "no model: frame t-1 as the prediction of frame t (recipe's score options)",
         baseline=True),
+    Row("not_residual", "generator alone: predicting frame t directly, not as a change to t-1",
+        ["model.residual=false", *GENERATOR_ALONE]),
+    Row("reconstruct", "generator alone: reconstructing frame t, as the paper",
+        ["model.target=reconstruct", "model.residual=false", *GENERATOR_ALONE]),
+    Row("no_svd", "generator alone: without the SVD loss (paper Table 2)", ["loss.svd=0", *GENERATOR_ALONE]),
+    Row("ordinary_conv", "generator alone: ordinary conv instead of depthwise-separable",
+        ["model.separable=false", *GENERATOR_ALONE]),
+    Row("svd_rank_2", "generator alone: SVD rank 2", ["loss.svd_rank=2", *GENERATOR_ALONE]),
+    Row("svd_rank_32", "generator alone: SVD rank 32", ["loss.svd_rank=32", *GENERATOR_ALONE]),
+    Row("score_mean", "generator alone, score: frame mean squared error (paper)",
+        score=["score.patch=0", "score.smooth=1", *GENERATOR_ALONE]),
+    Row("score_patch", "generator alone, score: worst 16x16 patch, no smoothing",
+        score=["score.patch=16", "score.smooth=1", *GENERATOR_ALONE]),
 ]
 
 # The paper's configuration (reconstruct frame t, frame mean squared error), trained with and
 # without the SVD loss from several seeds at one budget (--paper-steps), to test its Table 2.
-PAPER_CONFIG = ["model.target=reconstruct", "model.residual=false", "score.patch=0", "score.smooth=1"]
+PAPER_CONFIG = ["model.target=reconstruct", "model.residual=false", "score.patch=0", "score.smooth=1",
+                *GENERATOR_ALONE]
 PAPER_SEEDS = (0, 1)
 PAPER_TABLE2 = {"ped2": {"without": 74.6, "with": 76.98}}  # macro AUC %, the authors' protocol
 PAPER_ROWS = [Row(f"paper_{'svd' if svd else 'nosvd'}_s{seed}",
@@ -85,25 +100,45 @@ def copy_errors(frames: torch.Tensor, patch: int) -> torch.Tensor:
     return patch_errors(torch.cat([frames[:1], frames[:-1]]), frames, patch)
 
 
-def baseline_metrics(data: Path, config: Config) -> dict[str, Any]:
-    """The frame-difference detector: what a predictor that learned nothing but 'copy' scores."""
+def _copy_scores(videos: list[np.ndarray], config: Config) -> list[np.ndarray]:
+    """Smoothed no-model scores of each video (N, C, S, S) uint8."""
+    return [causal_smooth(frame_score(copy_errors(to_model_range(v), config.score.patch), config.score.patch)
+                          .double().numpy(), config.score.smooth) for v in videos]
+
+
+def baseline_metrics(data: Path, config: Config, memory: str = "none") -> dict[str, Any]:
+    """The frame-difference detector: what a predictor that learned nothing but 'copy' scores;
+    `memory` "fused": its score fused with the memory of normal motion as the generator's would
+    be, "alone": the memory's score alone."""
     dataset = discover(data)
     if dataset.ground_truth is None:
         raise UserError(f"{data} has no ground truth")
     start = time.perf_counter()
-    rows = []
-    for video, truth in zip(dataset.test, dataset.ground_truth):
-        frames = to_model_range(load_video(video, config.model.size, config.model.channels))
-        errors = frame_score(copy_errors(frames, config.score.patch), config.score.patch)
-        scores = causal_smooth(errors.double().numpy(), config.score.smooth)
-        rows.append((video.name, scores, frame_labels(truth, len(frames), video.name)))
+    size, channels = config.model.size, config.model.channels
+    test_videos = [load_video(v, size, channels) for v in dataset.test]
+    scores = _copy_scores(test_videos, config)
+    if memory != "none":
+        cfg = copy.deepcopy(config)
+        cfg.memory.enabled = True
+        height = cfg.memory.height
+        train_greys = [grey_video(v, height) for v in dataset.train]
+        per_video = max(cfg.model.clip_len, cfg.train.stats_frames // len(dataset.train))
+        normal_copy = _copy_scores([load_video(v, size, channels)[:per_video] for v in dataset.train], cfg)
+        fitted, normal_motion = fit_memory(train_greys, cfg.memory, cfg.score.smooth)
+        g = np.concatenate(normal_copy)
+        m = np.concatenate([s[:len(c)] for s, c in zip(normal_motion, normal_copy)])
+        fitted.stats = {"generator": normal_stats(g), "motion": normal_stats(m)}
+        motion = [fitted.video_scores(grey_video(v, height), cfg.score.smooth) for v in dataset.test]
+        scores = [fitted.fuse(c, mo) if memory == "fused" else mo for c, mo in zip(scores, motion)]
+    rows = [(video.name, s, frame_labels(truth, len(s), video.name))
+            for video, truth, s in zip(dataset.test, dataset.ground_truth, scores)]
     raw = compute_metrics(rows, "none")
     video = compute_metrics([(n, normalize(s, "video"), lab) for n, s, lab in rows], "video")
     authors = authors_metrics([(n, s) for n, s, _ in rows], dataset.ground_truth)
     return {"micro_auc_train": raw["micro_auc"], "micro_auc_video": video["micro_auc"],
             "macro_auc": raw["macro_auc"], "eer_train": raw["eer"], "eer_video": video["eer"],
             "authors": authors, "n_frames": raw["n_frames"],
-            "score": {"patch": config.score.patch, "smooth": config.score.smooth},
+            "score": {"patch": config.score.patch, "smooth": config.score.smooth, "motion": memory},
             "eval_seconds": round(time.perf_counter() - start, 1)}
 
 
@@ -167,10 +202,14 @@ def _train_row(data: Path, run_dir: Path, config: Config) -> dict[str, Any]:
 
 def _without_steps(config: dict[str, Any]) -> dict[str, Any]:
     """What a run's training depends on, as plain data: not train.steps (a run may be extended to
-    the budget) and not the score options (the model file is calibrated for them afterwards)."""
+    the budget), not how the run was executed (precision, threads, logging) and not the score
+    options or the memory (the model file is calibrated for them afterwards)."""
     plain = json.loads(json.dumps(config_from_dict(config).to_dict()))  # defaults filled, tuples as lists
-    plain["train"].pop("steps")
+    for how_it_ran in ("steps", "precision", "threads", "workers", "cache_dir", "log_every", "checkpoint_every",
+                       "preview_every"):  # ("auto" precision is bf16 on one machine, fp32 on another)
+        plain["train"].pop(how_it_ran)
     plain.pop("score")
+    plain.pop("memory")  # fitted when the model file is calibrated, as the score options
     return plain
 
 
@@ -208,9 +247,13 @@ def run_benchmark(data: Path, recipe: Path, runs: Path, only: list[str] | None =
         overrides = row.overrides + ([f"train.steps={paper_steps}"] if row.svd is not None else [])
         config = load_config(recipe, overrides)
         if row.baseline:
+            no_model = None
+            if row.memory != "none":  # what the memory adds to nothing learned at all
+                no_model = {"nothing_learned": baseline_metrics(data, config)["micro_auc_train"]}
             results["rows"].append({"name": row.name, "label": row.label, "overrides": [], "model": None,
                                     "parameters": 0, "gflops_per_frame": 0.0, "steps": 0, "train_seconds": 0.0,
-                                    **baseline_metrics(data, config), "hardware": machine,
+                                    **baseline_metrics(data, config, row.memory), "no_model": no_model,
+                                    "hardware": machine,
                                     "row_wall_seconds": round(time.perf_counter() - start, 1)})
             if publish is not None:
                 publish(results)
@@ -218,10 +261,16 @@ def run_benchmark(data: Path, recipe: Path, runs: Path, only: list[str] | None =
         run_dir = runs / ("full" if row.score else row.name)
         payload = _train_row(data, run_dir, config)
         model = run_dir / (f"{row.name}.pt" if row.score else "model.pt")
-        score = [f"score.patch={config.score.patch}", f"score.smooth={config.score.smooth}", *row.score]
+        score = [f"score.patch={config.score.patch}", f"score.smooth={config.score.smooth}",
+                 *(f"memory.{k}={v}" for k, v in dataclasses.asdict(config.memory).items()), *row.score]
         calibrate(run_dir / "checkpoint.pt", data, model, score, progress=False)
         metrics = _score_row(model, data, runs / "reports" / row.name, truth)
         metrics["motion_generated"] = motion_generated(model, data)
+        scoring = load_config(recipe, overrides + row.score)  # the row's score options, its memory or none
+        metrics["no_model"] = {  # the same scoring, the learned parts replaced by 'no model'
+            "generator_replaced": baseline_metrics(data, scoring, "fused" if scoring.memory.enabled else "none")[
+                "micro_auc_train"],
+            "nothing_learned": baseline_metrics(data, scoring)["micro_auc_train"]}
         cfg = config.model
         results["rows"].append({
             "name": row.name, "label": row.label, "overrides": overrides + row.score, "svd": row.svd,
@@ -306,23 +355,46 @@ def paper_claim_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _copy_counterpart(row: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, float]:
+    """For a generator-alone row from before the share columns: the no-model row, where its score
+    options are the same (then both shares are against it), else nothing."""
+    copy = next((r for r in rows if r["name"] == "copy_previous"), None)
+
+    def options(r: dict[str, Any]) -> tuple:
+        return r.get("score", {}).get("patch"), r.get("score", {}).get("smooth")
+
+    same = copy is not None and not row.get("score", {}).get("motion") and options(row) == options(copy)
+    return {"generator_replaced": copy["micro_auc_train"], "nothing_learned": copy["micro_auc_train"]} if same else {}
+
+
 def markdown_table(results: dict[str, Any]) -> str:
     hw = results["hardware"]
-    lines = ["| row | parameters | GFLOP/frame | training | micro AUC (train norm.) | micro AUC (video norm.) "
-             "| macro AUC | EER (train norm.) | motion generated |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| row | parameters | GFLOP/frame | training | micro AUC (train norm.) | generator's share "
+             "| learned parts' share | micro AUC (video norm.) | macro AUC | EER (train norm.) | motion generated |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    labels = {row.name: row.label for row in ROWS}  # the rows' current descriptions
     for r in [r for r in results["rows"] if r.get("svd") is None]:
-        minutes = f"{r['train_seconds'] / 60:.0f} min" if r["train_seconds"] else "none"
+        minutes = f"{r['train_seconds'] / 60:.0f} min" if r["train_seconds"] else "none" if not r["steps"] else (
+            "not recorded")
         motion = f"{r['motion_generated']['ratio']:.3f}" if r.get("motion_generated") else "-"
-        lines.append(f"| {r['label']} | {r['parameters']:,} | {r['gflops_per_frame']:.2f} | {minutes} "
-                     f"| {r['micro_auc_train']:.4f} | {r['micro_auc_video']:.4f} | {r['macro_auc']:.4f} "
-                     f"| {r['eer_train']:.4f} | {motion} |")
+        no_model = r.get("no_model") or _copy_counterpart(r, results["rows"])
+        shares = [f"{r['micro_auc_train'] - no_model[k]:+.4f}" if k in no_model else "-"
+                  for k in ("generator_replaced", "nothing_learned")]
+        label = labels.get(r["name"], r["label"])
+        lines.append(f"| {label} | {r['parameters']:,} | {r['gflops_per_frame']:.2f} | {minutes} "
+                     f"| {r['micro_auc_train']:.4f} | {' | '.join(shares)} | {r['micro_auc_video']:.4f} "
+                     f"| {r['macro_auc']:.4f} | {r['eer_train']:.4f} | {motion} |")
     lines.append("")
-    lines.append(f"{results['steps']} training steps per row on {describe(hw)}, no GPU; all "
-                 f"{results['rows'][0]['n_frames']} test frames. "
-                 "Score rows rescore the first row's weights. Training time: wall time of the run, "
-                 "resumed sessions added up. Motion generated: on training frames, the mean change the "
-                 "model generates from frame t-1 over the true change, on pixels that move (0: it copies "
-                 "frame t-1; see motion_generated in ped2.py).")
+    lines.append(f"{results['steps']} training steps per row; the first row scored on {describe(hw)}, no GPU "
+                 f"(every row keeps its machine in ped2.json); all {results['rows'][0]['n_frames']} test frames. "
+                 "Score rows rescore the first row's weights. Training time: wall time of the row's run on the "
+                 "machine that trained it, resumed sessions added up (the memory of normal motion is fitted in "
+                 "about 2 min more). "
+                 "Generator's share: the row's micro AUC (train norm.) minus the same scoring with frame t-1 "
+                 "in place of the generated frame (memory kept); learned parts' share: minus the same "
+                 "score options with nothing learned (frame t-1, no memory). Motion generated: on training "
+                 "frames, the mean change the model generates from frame t-1 over the true change, on pixels "
+                 "that move (0: it copies frame t-1; see motion_generated in ped2.py).")
     return "\n".join(lines)
 
 

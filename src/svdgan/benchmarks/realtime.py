@@ -27,11 +27,12 @@ import numpy as np
 import torch
 
 from ..alerts import latency_summary
-from ..checkpoint import load_generator
+from ..checkpoint import SHIPPED_WEIGHTS, load_generator
 from ..config import Config
 from ..errors import UserError
 from ..generator import Generator, fuse_for_inference
 from ..info import count_flops
+from ..motion import load_memory
 from ..precision import resolve_precision
 from ..scoring import generate_windows
 from ..stream import StreamScorer
@@ -62,6 +63,29 @@ def _model(checkpoint: str | Path | None, size: int | None) -> tuple[Generator, 
     torch.manual_seed(0)
     generator = fuse_for_inference(Generator(config.model)).to(memory_format=torch.channels_last)
     return generator, config, "random weights (the paper's architecture)"
+
+
+def motion_memory_cost(checkpoint: str | Path | None, n_frames: int) -> dict[str, Any] | None:
+    """Time per frame of the memory of normal motion (optical flow, then nearest normal cells) of
+    the given model, or of the shipped one; None when it has none. `detect` adds it to each frame."""
+    path = checkpoint if checkpoint is not None else SHIPPED_WEIGHTS
+    if not Path(path).is_file():
+        return None
+    _, config, payload = load_generator(path)
+    memory = load_memory(payload, config)
+    if memory is None:
+        return None
+    h, w = memory.frame_size
+    y, x = np.mgrid[0:h, 0:w]
+    stream, seconds = memory.stream(config.score.smooth), []
+    for t in range(n_frames + 2):
+        grey = (127 + 100 * np.sin((x + 3 * t) / 6.0) * np.cos((y - 2 * t) / 9.0)).astype(np.uint8)
+        start = time.perf_counter()
+        stream.push(np.repeat(grey[:, :, None], 3, 2))
+        seconds.append(time.perf_counter() - start)
+    seconds = seconds[2:]  # warm-up
+    return {"model": str(path), "frame_size": [h, w], "bank_frames": len(memory.bank),
+            "fps": len(seconds) / sum(seconds), "latency_ms": latency_summary(seconds)}
 
 
 @torch.inference_mode()
@@ -227,6 +251,7 @@ def run(checkpoint: str | Path | None = None, size: int | None = None, n_frames:
         results["capacity"] = capacity(generator, config, streams)
     if memory_frames:
         results["memory"] = memory_over_stream(memory_frames, max(memory_frames // 10, 1))
+    results["motion_memory"] = motion_memory_cost(checkpoint, n_frames)
     return results
 
 
@@ -252,6 +277,11 @@ def format_results(r: dict[str, Any]) -> str:
                      + ", ".join(f"{p['streams']}: {p['per_stream_fps']:.1f}" for p in cap["by_streams"])
                      + " frames/s per stream")
         lines.append(f"  {cap['streams_at_live_fps']} streams at {cap['live_fps']} frames/s each on this machine")
+    if r.get("motion_memory"):
+        m = r["motion_memory"]
+        lines.append(f"memory of normal motion ({m['model']}, {m['frame_size'][1]}x{m['frame_size'][0]} px, "
+                     f"{m['bank_frames']} normal frames): {m['latency_ms']['mean']:.1f} ms a frame "
+                     f"({m['fps']:.0f} frames/s alone), added to each frame by detect")
     if r.get("memory"):
         first, last = r["memory"][0], r["memory"][-1]
         lines.append(f"memory: resident {first['rss_mb']:.0f} MB after {first['frames']} frames, "

@@ -5,6 +5,7 @@ the web page, messages for MQTT.
 
 from __future__ import annotations
 
+import copy
 import sys
 import threading
 import time
@@ -23,9 +24,9 @@ from ..data.frames import resize, to_model_range
 from ..detect import SourceReader, next_frames
 from ..errors import UserError
 from ..events import EventStore
+from ..motion import MotionMemory, SourceScores, calibrate_scores, load_memory, to_grey
 from ..overlay import heat_map
 from ..recorder import Recorded, Recorder, snapshot
-from ..scoring import normal_score_stats, normalize
 from ..sources import Source, SynthSource, open_source
 from ..stream import StreamScorer
 from .config import CameraConfig, ServeConfig
@@ -45,6 +46,7 @@ class Camera:
     recorder: Recorder
     model_size: int
     channels: int
+    scoring: SourceScores  # its frames' scores: the generator's, fused with the model's memory of motion
     scores: deque = field(default_factory=lambda: deque(maxlen=2000))  # (unix time, score)
     latencies: deque = field(default_factory=lambda: deque(maxlen=500))
     frames: int = 0
@@ -83,15 +85,20 @@ def _ignore_mask(boxes: list[tuple[float, float, float, float]], size: int) -> t
     return keep
 
 
-def _calibrate_synthetic(source: SynthSource, generator: Any, config: Any) -> dict[str, float]:
-    """Normal-score statistics of a synthetic camera's own normal clips (its per-camera calibration)."""
-    normal = []
+def _calibrate_synthetic(source: SynthSource, generator: Any, config: Any,
+                         memory: MotionMemory | None) -> tuple[dict[str, float], MotionMemory | None]:
+    """Normal-score statistics (and motion memory, if the model has one) of a synthetic camera's
+    own normal clips: its per-camera calibration."""
+    normal, greys = [], []
     for frames, odd in source.clips():
         if not odd:
             normal.append(np.stack([resize(f, config.model.size, config.model.channels) for f in frames]))
+            greys.append(np.stack([to_grey(f, config.memory.height) for f in frames]))
         if len(normal) == 2:
             break
-    return normal_score_stats(generator, normal, config)
+    config = copy.deepcopy(config)
+    config.memory.enabled = memory is not None
+    return calibrate_scores(generator, normal, greys, config)
 
 
 class Engine:
@@ -103,7 +110,7 @@ class Engine:
         self.config, self.store, self.publish = config, store, publish
         self._given = sources or {}
         self.cameras: dict[str, Camera] = {}
-        self._scorers: dict[str, tuple[StreamScorer, dict | None]] = {}
+        self._scorers: dict[str, tuple[StreamScorer, dict | None, MotionMemory | None]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_retention = 0.0
@@ -111,30 +118,34 @@ class Engine:
         for index, cam in enumerate(config.cameras):
             self.cameras[cam.name] = self._camera(cam, index)
 
-    def _model(self, checkpoint: str | None) -> tuple[StreamScorer, dict | None]:
+    def _model(self, checkpoint: str | None) -> tuple[StreamScorer, dict | None, MotionMemory | None]:
         """One scorer per model file, shared by its cameras (their frames are scored as one batch),
-        and the model's normal-score statistics."""
+        the model's normal-score statistics and its memory of normal motion."""
         path = str(default_checkpoint(checkpoint))
         if path not in self._scorers:
             generator, config, payload = load_generator(path)
-            self._scorers[path] = (StreamScorer(generator, config, self.config.mode), payload.get("score_stats"))
+            self._scorers[path] = (StreamScorer(generator, config, self.config.mode), payload.get("score_stats"),
+                                   load_memory(payload, config))
         return self._scorers[path]
 
     def _camera(self, cam: CameraConfig, index: int) -> Camera:
-        scorer, stats = self._model(cam.checkpoint or self.config.checkpoint)
+        scorer, stats, memory = self._model(cam.checkpoint or self.config.checkpoint)
         source = self._given.get(cam.name) or open_source(cam.source)
         if isinstance(source, SynthSource):
             source.fps = cam.fps
             source.name = cam.name
-            stats = _calibrate_synthetic(source, scorer.generator, scorer.config)
+            stats, memory = _calibrate_synthetic(source, scorer.generator, scorer.config, memory)
         if not stats:
             raise UserError(f"camera {cam.name}: its model has no normal-score statistics (run svdgan calibrate)")
         size = scorer.config.model.size
-        scorer.set_ignore(index, _ignore_mask(cam.ignore, size))
+        keep = _ignore_mask(cam.ignore, size)
+        scorer.set_ignore(index, keep)
+        scoring = SourceScores(memory, stats, scorer.config.score.smooth, cam.name)
+        scoring.set_ignore(keep)
         fps = source.fps or cam.fps
         recorder = Recorder(int(self.config.pre_seconds * fps), int(self.config.post_seconds * fps), fps)
         return Camera(cam, source, scorer, index, stats, Alarm(cam.threshold, cam.min_frames), recorder, size,
-                      scorer.config.model.channels)
+                      scorer.config.model.channels, scoring)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="svdgan-scoring", daemon=True)
@@ -185,7 +196,7 @@ class Engine:
             result = scorer.push(x, [cam.stream for cam, _, _ in items])
             done, now = time.perf_counter(), time.time()
             for j, (cam, frame, arrived) in enumerate(items):
-                score = float(normalize(result.scores[j:j + 1], "train", cam.stats)[0])
+                score = cam.scoring.score(result.scores[j], frame.image)
                 errors = result.errors[j, 0].float().numpy()
                 cam.latencies.append(done - arrived)
                 self._frame(cam, frame, score, errors, now)

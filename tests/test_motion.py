@@ -1,0 +1,200 @@
+"""The memory of normal motion: cell features, distances with position, fusion, streaming, files."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from svdgan.cli import main
+from svdgan.config import MemoryConfig, load_config
+from svdgan.errors import UserError
+from svdgan.motion import N_FEATURES, FlowCells, MotionMemory, fit_memory, to_grey, video_cells
+
+from .conftest import TINY
+
+SMALL = MemoryConfig(enabled=True, height=48, cell=8)
+
+
+def moving_square(n: int, speed: int, row: int, h: int = 48, w: int = 64, size: int = 8, seed: int = 0) -> np.ndarray:
+    """(n, h, w) grey frames: a textured square moving right by `speed` px a frame at `row`."""
+    rng = np.random.default_rng(seed)
+    background = rng.integers(90, 110, (h, w)).astype(np.uint8)
+    texture = rng.integers(150, 255, (size, size)).astype(np.uint8)
+    frames = np.repeat(background[None], n, 0)
+    for t in range(n):
+        x = (2 + t * speed) % (w - size)
+        frames[t, row:row + size, x:x + size] = texture
+    return frames
+
+
+def test_flow_cells_see_the_motion_where_it_is():
+    frames = moving_square(2, 3, 16)
+    cells = FlowCells(8)(frames[0], frames[1])
+    assert cells.shape == (N_FEATURES, 6, 8)
+    speed = cells[2]  # mean speed per cell
+    assert speed[2:4].max() > 1.0 and speed[:1].abs().max() < 0.2 and speed[5:].abs().max() < 0.2
+    assert cells[0][2:4].max() > 1.0  # it moves right: positive dx
+    assert torch.count_nonzero(FlowCells(8)(None, frames[1])) == 0  # no previous frame: no motion
+
+
+def test_fast_motion_and_motion_in_a_new_place_score_above_normal_motion():
+    normal = [moving_square(40, 1, 16, seed=s) for s in range(2)]
+    memory, normal_scores = fit_memory(normal, SMALL, smooth=1)
+    assert [len(s) for s in normal_scores] == [40, 40] and memory.bank.shape[1:] == (N_FEATURES, 6, 8)
+    same = memory.video_scores(moving_square(20, 1, 16, seed=5), smooth=1)[1:]
+    fast = memory.video_scores(moving_square(20, 5, 16, seed=5), smooth=1)[1:]
+    elsewhere = memory.video_scores(moving_square(20, 1, 36, seed=5), smooth=1)[1:]
+    assert fast.mean() > 3 * same.mean() and elsewhere.mean() > 3 * same.mean()
+    # normal statistics come from each video scored against a memory without it: near the unseen ones
+    assert np.concatenate(normal_scores)[1:].mean() < fast.mean() / 2
+
+
+def test_one_normal_video_is_split_into_folds_and_too_little_footage_is_refused():
+    memory, normal = fit_memory([moving_square(24, 1, 16)], SMALL, smooth=3)
+    assert len(normal) == 1 and len(normal[0]) == 24 and np.isfinite(normal[0]).all()
+    with pytest.raises(UserError, match="at least 8"):
+        fit_memory([moving_square(5, 1, 16)], SMALL, smooth=1)
+    with pytest.raises(UserError, match="frame sizes"):
+        fit_memory([moving_square(10, 1, 16), moving_square(10, 1, 16, w=72)], SMALL, smooth=1)
+
+
+def test_bank_is_capped_and_the_payload_round_trips():
+    cfg = MemoryConfig(enabled=True, height=48, cell=8, every=1, max_frames=10)
+    memory, _ = fit_memory([moving_square(30, 1, 16, seed=s) for s in range(2)], cfg, smooth=1)
+    assert len(memory.bank) == 10
+    memory.stats = {"generator": {"mean": 1.0, "std": 2.0}, "motion": {"mean": 0.5, "std": 0.25}}
+    again = MotionMemory.from_payload(memory.to_payload(), cfg)
+    video = moving_square(12, 3, 16, seed=9)
+    np.testing.assert_allclose(again.video_scores(video, 2), memory.video_scores(video, 2), rtol=1e-2, atol=1e-3)
+    np.testing.assert_allclose(again.fuse(np.array([3.0]), np.array([1.0])), [1.0 + 2.0])
+    with pytest.raises(UserError, match="malformed"):
+        MotionMemory.from_payload({"bank": torch.zeros(3)}, cfg)
+
+
+def test_a_stream_gives_the_video_scores_and_another_aspect_is_refused():
+    memory, _ = fit_memory([moving_square(30, 1, 16, seed=s) for s in range(2)], SMALL, smooth=1)
+    video = moving_square(15, 2, 16, seed=4)
+    stream = memory.stream(smooth=3)
+    live = [stream.push(np.repeat(f[:, :, None], 3, 2)) for f in video]
+    np.testing.assert_allclose(live, memory.video_scores(video, 3), rtol=1e-6, atol=1e-6)
+    keep = torch.ones(32, 32)
+    keep[4:28] = 0  # the rows around the square are ignored: nothing moves elsewhere
+    stream = memory.stream(smooth=1)
+    stream.set_ignore(keep)
+    assert max(stream.push(np.repeat(f[:, :, None], 3, 2)) for f in video) < 0.1
+    with pytest.raises(UserError, match="calibrate"):
+        memory.distances(video_cells([to_grey(np.zeros((48, 128), np.uint8), 48)] * 2, 8))
+
+
+@pytest.mark.parametrize("override, message", [
+    ("memory.cell=1", "memory.cell"), ("memory.height=8", "memory.height"), ("memory.weight=-1", "memory.weight"),
+    ("memory.every=0", "memory.every"), ("memory.enabled=maybe", "memory.enabled")])
+def test_bad_memory_settings_are_refused(override, message):
+    with pytest.raises(UserError, match=message):
+        load_config(TINY, [override])
+
+
+def run(args, capsys):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_model_with_a_memory_trains_evaluates_streams_and_recalibrates(synthetic_dataset, tmp_path, capsys):
+    out = tmp_path / "run"
+    memory = ["memory.enabled=true", "memory.height=32", "memory.cell=8", "score.smooth=2"]
+    assert run(["train", "--data", synthetic_dataset, "--out", out, "--config", TINY, "--quiet",
+                *[a for m in memory for a in ("--set", m)]], capsys)[0] == 0
+    payload = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert payload["score_stats"]["motion"] is True and payload["motion"]["bank"].shape[1] == N_FEATURES
+    assert set(payload["motion"]["stats"]) == {"generator", "motion", "generator_scores"}
+    from svdgan.benchmarks.realtime import motion_memory_cost
+
+    cost = motion_memory_cost(out / "checkpoint.pt", 3)  # what `svdgan benchmark` reports for it
+    assert cost["frame_size"] == [32, 40] and cost["fps"] > 0 and cost["latency_ms"]["mean"] > 0
+    report = tmp_path / "report"
+    code, _, _ = run(["evaluate", "--checkpoint", out / "checkpoint.pt", "--data", synthetic_dataset,
+                      "--out", report, "--normalize", "train", "--quiet"], capsys)
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert code == 0 and metrics["score"]["motion"] is True
+    offline = [float(line.split(",")[2]) for line in (report / "scores.csv").read_text().splitlines()[1:]
+               if line.startswith("01,")]
+    events = tmp_path / "events.jsonl"
+    code, _, _ = run(["detect", synthetic_dataset / "testing" / "frames" / "01", "--checkpoint",
+                      out / "checkpoint.pt", "--events", events], capsys)
+    live = [json.loads(line)["score"] for line in events.read_text().splitlines()]
+    assert code == 0
+    np.testing.assert_allclose(live, offline, rtol=1e-4, atol=1e-4)  # detect fuses as evaluate does
+    # the ablation switch: without the memory the scores are the generator's alone, and differ
+    plain = tmp_path / "plain.pt"
+    assert run(["calibrate", "--checkpoint", out / "checkpoint.pt", "--data", synthetic_dataset, "--out", plain,
+                "--set", "memory.enabled=false", "--quiet"], capsys)[0] == 0
+    assert "motion" not in torch.load(plain, weights_only=True)
+    assert run(["evaluate", "--checkpoint", plain, "--data", synthetic_dataset, "--out", tmp_path / "r2",
+                "--normalize", "train", "--quiet"], capsys)[0] == 0
+    without = [float(line.split(",")[2]) for line in (tmp_path / "r2" / "scores.csv").read_text().splitlines()[1:]
+               if line.startswith("01,")]
+    assert not np.allclose(without, offline)
+
+
+def test_motion_sweep_runs_on_tiny_data_and_refuses_bad_settings(synthetic_dataset, tmp_path, capsys):
+    from svdgan.research.motion_sweep import main as sweep
+
+    out = tmp_path / "sweep.json"
+    assert sweep(["--data", str(synthetic_dataset), "--heights", "32", "--cells", "8", "16", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["height"], r["cell"]) for r in rows] == [(32, 8), (32, 16)]
+    assert all(0 <= r["micro_auc"] <= 1 for r in rows)
+    assert sweep(["--data", str(synthetic_dataset), "--heights", "32", "--cells", "64"]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("svdgan: error:")
+
+
+def test_a_view_the_memory_does_not_fit_is_scored_by_the_generator_alone(synthetic_dataset, tmp_path, capsys):
+    from svdgan.motion import SourceScores
+
+    memory, _ = fit_memory([moving_square(30, 1, 16, seed=s) for s in range(2)], SMALL, smooth=1)
+    memory.stats = {"generator": {"mean": 0.0, "std": 1.0}, "motion": {"mean": 0.0, "std": 1.0},
+                    "generator_scores": {"min": 0.0, "max": 10.0}}
+    fused = {"min": -5.0, "max": 5.0}
+    wide = SourceScores(memory, fused, 1, "wide camera")
+    assert wide.score(5.0, np.zeros((48, 128, 3), np.uint8)) == 0.5  # the generator's statistics
+    assert wide.motion is None and "wide camera" in capsys.readouterr().err
+    same = SourceScores(memory, fused, 1, "same view")
+    assert same.score(0.0, np.zeros((48, 64, 3), np.uint8)) == pytest.approx(0.5)  # fused: (0 + 0 + 5) / 10
+    assert same.motion is not None and capsys.readouterr().err == ""
+
+
+def test_another_view_is_refused_by_evaluate_and_scored_without_the_memory_by_detect(synthetic_dataset, tmp_path,
+                                                                                       capsys):
+    from .conftest import random_frames, write_frame_folder, write_video
+
+    out = tmp_path / "run"
+    settings = ["memory.enabled=true", "memory.height=32", "memory.cell=8"]
+    assert run(["train", "--data", synthetic_dataset, "--out", out, "--config", TINY, "--quiet",
+                *[a for m in settings for a in ("--set", m)]], capsys)[0] == 0
+    wide = tmp_path / "wide"
+    write_frame_folder(wide / "training" / "frames" / "01", random_frames(8, 16, 64))
+    write_frame_folder(wide / "testing" / "frames" / "01", random_frames(8, 16, 64, seed=1))
+    (wide / "gt.m").write_text("TestVideoFile{end+1}.gt_frame = [2:5];\n")
+    code, _, err = run(["evaluate", "--checkpoint", out / "checkpoint.pt", "--data", wide, "--out",
+                        tmp_path / "report", "--normalize", "train", "--quiet"], capsys)
+    assert code == 2 and "calibrate" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "report" / "metrics.json").exists()
+    video = tmp_path / "wide.avi"
+    write_video(video, random_frames(6, 16, 64))
+    code, out_text, err = run(["detect", video, "--checkpoint", out / "checkpoint.pt"], capsys)
+    assert code == 0 and len(out_text.splitlines()) == 6 and "scored by the generator alone" in err
+
+
+def test_denormals_are_kept_for_the_search_and_flushed_again_after():
+    from svdgan.motion import _denormals_kept
+
+    flushed = lambda: torch.tensor([1e-40]).mul(1.0).item() == 0.0  # noqa: E731
+    assert torch.set_flush_denormal(True) and flushed()  # as StreamScorer sets it
+    try:
+        with _denormals_kept():
+            assert not flushed()
+        assert flushed()
+    finally:
+        torch.set_flush_denormal(False)
