@@ -1,9 +1,10 @@
-"""The shipped model file: small, plain weights, statistics that match its score options."""
+"""The shipped model file: small, plain weights, statistics that match its score options and memory."""
 
 import pytest
 import torch
 
 from svdgan.checkpoint import SHIPPED_WEIGHTS, load_generator
+from svdgan.motion import load_memory
 from svdgan.scoring import stats_match
 
 
@@ -13,7 +14,9 @@ def test_shipped_weights_load_safely_and_are_ready_to_score():
     payload = torch.load(SHIPPED_WEIGHTS, weights_only=True)
     assert "discriminator" not in payload and "opt_g" not in payload  # a scoring model, not a training state
     generator, config, payload = load_generator(SHIPPED_WEIGHTS)
-    assert stats_match(payload["score_stats"], config) and payload["score_stats"]["n"] >= 800
+    memory = load_memory(payload, config)  # the recipe's memory of normal motion, fitted on Ped2's 360x240 frames
+    assert memory is not None and memory.fits((240, 360, 3)) and not memory.fits((480, 1280, 3))
+    assert stats_match(payload["score_stats"], config, motion=True) and payload["score_stats"]["n"] >= 800
     frames = torch.zeros(1, config.model.clip_len, config.model.channels, config.model.size, config.model.size)
     with torch.inference_mode():
         assert generator.reconstruct(frames)[0].shape == frames.shape
