@@ -20,7 +20,7 @@ from .config import apply_overrides
 from .data.datasets import discover
 from .data.frames import load_video
 from .errors import UserError
-from .motion import calibrate_scores, grey_video
+from .motion import calibrate_scores, normal_greys
 
 
 def score_overrides(overrides: list[str], sections: tuple[str, ...] = ("score",)) -> list[str]:
@@ -46,9 +46,7 @@ def calibrate(checkpoint: str | Path, data: str | Path, out: str | Path, overrid
         raise UserError(f"no normal (training) videos under {data}")
     videos = [load_video(v, config.model.size, config.model.channels)
               for v in tqdm(dataset.train, desc="loading normal videos", unit="video", disable=not progress)]
-    greys = None
-    if config.memory.enabled:  # the memory of normal motion is refitted: it is per camera
-        greys = [grey_video(v, config.memory.height) for v in dataset.train]
+    greys = normal_greys(dataset.train, config)  # the memory of normal motion is refitted: it is per camera
     stats, memory = calibrate_scores(generator, videos, greys, config)
     out = Path(out)
     if out.resolve() == Path(checkpoint).resolve():

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy.spatial import cKDTree
+from tqdm import tqdm
 
 from .config import Config, MemoryConfig
 from .data.frames import VideoRef
@@ -132,7 +133,7 @@ class MotionMemory:
 
     def _nearest(self, queries: np.ndarray) -> np.ndarray:
         """(G, N, D) queries per position -> (G, N) distance to the nearest normal cell there (exact,
-        with one k-d tree per position: a few ms a frame on Ped2 where a brute-force search takes 39)."""
+        with one k-d tree per position, several times faster than a brute-force search on Ped2)."""
         with _denormals_kept():
             if self._trees is None:  # repeated cells (still places) are kept once: the nearest is the same
                 self._trees = [cKDTree(np.unique(points.astype(np.float64), axis=0))
@@ -268,17 +269,32 @@ def calibrate_scores(generator: Generator, videos: list[np.ndarray], greys: list
                      config: Config) -> tuple[dict[str, Any], MotionMemory | None]:
     """Normal-score statistics (and, with memory.enabled, the fitted memory whose fused scores
     they describe) from normal videos at model size and, for the memory, as grey frames."""
-    generator_scores = normal_scores(generator, videos, config)
+    return fuse_normal_scores(normal_scores(generator, videos, config), greys, config)
+
+
+def fuse_normal_scores(generator_scores: list[np.ndarray], greys: list[np.ndarray] | None,
+                       config: Config) -> tuple[dict[str, Any], MotionMemory | None]:
+    """Given the generator's (or a stand-in's) smoothed scores of the first frames of each normal
+    video: their statistics, or, with memory.enabled, the memory fitted on the grey videos and the
+    statistics of the fused scores."""
     tags = {"patch": config.score.patch, "smooth": config.score.smooth, "motion": config.memory.enabled}
+    g = np.concatenate(generator_scores)
     if not config.memory.enabled:
-        return {**score_stats(np.concatenate(generator_scores)), **tags}, None
+        return {**score_stats(g), **tags}, None
     assert greys is not None
     memory, motion = fit_memory(greys, config.memory, config.score.smooth)
-    g = np.concatenate(generator_scores)
     m = np.concatenate([s[:len(gs)] for s, gs in zip(motion, generator_scores)])
     memory.stats = {"generator": normal_stats(g), "motion": normal_stats(m),
                     "generator_scores": {**score_stats(g), **tags, "motion": False}}
     return {**score_stats(memory.fuse(g, m)), **tags}, memory
+
+
+def normal_greys(videos: list[VideoRef], config: Config, progress: bool = False) -> list[np.ndarray] | None:
+    """The normal videos as grey frames for the memory, or None when the config has no memory."""
+    if not config.memory.enabled:
+        return None
+    return [grey_video(v, config.memory.height)
+            for v in tqdm(videos, desc="motion memory", unit="video", leave=False, disable=not progress)]
 
 
 class SourceScores:

@@ -164,12 +164,6 @@ def normal_scores(generator: Generator, videos: list[np.ndarray], config: Config
     return [score_video(generator.eval(), v[:per_video], config).scores for v in videos]
 
 
-def normal_score_stats(generator: Generator, videos: list[np.ndarray], config: Config) -> dict:
-    """Statistics of the generator's normal scores, tagged with the score options they were computed with."""
-    return {**score_stats(np.concatenate(normal_scores(generator, videos, config))),
-            "patch": config.score.patch, "smooth": config.score.smooth, "motion": False}
-
-
 def stats_match(stats: dict | None, config: Config, motion: bool = False) -> bool:
     """True when `stats` were computed with the score options of `config`, and fused with a motion
     memory's scores when `motion`."""

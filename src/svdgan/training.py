@@ -25,7 +25,7 @@ from .distributed import Dist, setup, teardown
 from .errors import UserError
 from .generator import Generator
 from .losses import adversarial_loss, discriminator_loss, generator_losses
-from .motion import calibrate_scores, grey_video
+from .motion import calibrate_scores, normal_greys
 from .precision import resolve_precision
 
 LOG_COLUMNS = ["step", "seconds", "discriminator", "generator", "adversarial", "contextual",
@@ -249,10 +249,7 @@ def _train(data: str | Path, out_dir: Path, config: Config | None, resume: bool,
         stats = payload.get("score_stats") if finished else None
         motion = payload.get("motion") if finished else None
         if stats is None:  # scored on the CPU, as evaluate and detect will
-            greys = None
-            if config.memory.enabled:
-                greys = [grey_video(v, config.memory.height) for v in tqdm(
-                    dataset.train, desc="motion memory", unit="video", leave=False, disable=not progress)]
+            greys = normal_greys(dataset.train, config, progress)
             stats, memory = calibrate_scores(copy.deepcopy(models.generator).cpu(), videos, greys, config)
             motion = memory.to_payload() if memory is not None else None
         checkpoint(stats, motion)

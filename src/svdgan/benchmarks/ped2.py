@@ -37,7 +37,7 @@ from ..errors import UserError
 from ..evaluation import evaluate_checkpoint
 from ..info import flops_per_frame, parameter_counts
 from ..metrics import evaluate as compute_metrics
-from ..motion import fit_memory, grey_video, normal_stats
+from ..motion import fuse_normal_scores, grey_video, normal_greys
 from ..scorefiles import read_scores
 from ..scoring import causal_smooth, frame_score, normalize, patch_errors, reconstruct_windows, window_end
 from ..training import train
@@ -120,15 +120,10 @@ def baseline_metrics(data: Path, config: Config, memory: str = "none") -> dict[s
     if memory != "none":
         cfg = copy.deepcopy(config)
         cfg.memory.enabled = True
-        height = cfg.memory.height
-        train_greys = [grey_video(v, height) for v in dataset.train]
-        per_video = max(cfg.model.clip_len, cfg.train.stats_frames // len(dataset.train))
+        per_video = max(cfg.model.clip_len, cfg.train.stats_frames // len(dataset.train))  # as normal_scores
         normal_copy = _copy_scores([load_video(v, size, channels)[:per_video] for v in dataset.train], cfg)
-        fitted, normal_motion = fit_memory(train_greys, cfg.memory, cfg.score.smooth)
-        g = np.concatenate(normal_copy)
-        m = np.concatenate([s[:len(c)] for s, c in zip(normal_motion, normal_copy)])
-        fitted.stats = {"generator": normal_stats(g), "motion": normal_stats(m)}
-        motion = [fitted.video_scores(grey_video(v, height), cfg.score.smooth) for v in dataset.test]
+        _, fitted = fuse_normal_scores(normal_copy, normal_greys(dataset.train, cfg), cfg)
+        motion = [fitted.video_scores(grey_video(v, cfg.memory.height), cfg.score.smooth) for v in dataset.test]
         scores = [fitted.fuse(c, mo) if memory == "fused" else mo for c, mo in zip(scores, motion)]
     rows = [(video.name, s, frame_labels(truth, len(s), video.name))
             for video, truth, s in zip(dataset.test, dataset.ground_truth, scores)]

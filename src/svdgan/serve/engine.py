@@ -41,7 +41,6 @@ class Camera:
     source: Source
     scorer: StreamScorer
     stream: int
-    stats: dict[str, float]
     alarm: Alarm
     recorder: Recorder
     model_size: int
@@ -144,7 +143,7 @@ class Engine:
         scoring.set_ignore(keep)
         fps = source.fps or cam.fps
         recorder = Recorder(int(self.config.pre_seconds * fps), int(self.config.post_seconds * fps), fps)
-        return Camera(cam, source, scorer, index, stats, Alarm(cam.threshold, cam.min_frames), recorder, size,
+        return Camera(cam, source, scorer, index, Alarm(cam.threshold, cam.min_frames), recorder, size,
                       scorer.config.model.channels, scoring)
 
     def start(self) -> None:
