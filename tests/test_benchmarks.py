@@ -196,3 +196,14 @@ def test_describe_names_the_processor_kind_and_does_not_guess_for_old_records():
     assert "(AVX-512;" in describe({**base, "vector_extensions": ["avx2", "avx512f"], "native_bf16": True})
     assert "(no AVX-512;" in describe({**base, "vector_extensions": ["avx2"], "native_bf16": False})
     assert "not recorded" in describe(base)
+
+
+def test_describe_training_names_each_kind_of_machine_and_the_unrecorded_steps():
+    from svdgan.benchmarks.machine import describe_training
+
+    avx2 = {"cpu": "X", "avx512": False, "native_bf16": False, "torch_threads": 2, "processes": 1, "gpu": None}
+    assert describe_training([{"steps": [0, 5], "precision": "fp32", "machine": avx2}]) == "fp32, no AVX-512, 2 threads"
+    mixed = describe_training([{"steps": [0, 300], "machine": None},
+                               {"steps": [300, 1000], "precision": "fp32", "machine": avx2}])
+    assert mixed == "machine not recorded for 300 steps; fp32, no AVX-512, 2 threads for 700 steps"
+    assert describe_training(None) == "machine not recorded"

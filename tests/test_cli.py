@@ -69,6 +69,10 @@ def test_resume_continues_and_extends_a_run(synthetic_dataset, tmp_path, capsys)
     assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == 6
     steps = [line.split(",")[0] for line in (out / "losses.csv").read_text().splitlines()[1:]]
     assert steps == ["2", "4", "6"]
+    # each session says which steps it trained, for how long and on what
+    sessions = torch.load(out / "checkpoint.pt", weights_only=True)["train_sessions"]
+    assert [s["steps"] for s in sessions] == [[0, 4], [4, 6]]
+    assert all(s["seconds"] > 0 and s["precision"] == "fp32" and s["machine"]["processes"] == 1 for s in sessions)
 
 
 def test_info_and_help(capsys):

@@ -52,7 +52,8 @@ def calibrate(checkpoint: str | Path, data: str | Path, out: str | Path, overrid
     if out.resolve() == Path(checkpoint).resolve():
         raise UserError("--out must differ from --checkpoint (the training checkpoint stays resumable)")
     out.parent.mkdir(parents=True, exist_ok=True)
-    trained = {k: payload[k] for k in ("train_seconds", "precision") if k in payload}  # how it was trained
+    how_trained = ("train_seconds", "train_sessions", "precision")
+    trained = {k: payload[k] for k in how_trained if k in payload}
     save_checkpoint(out, {"config": config.to_dict(), "step": payload.get("step"), "score_stats": stats, **trained,
                           "generator": payload["generator"], "calibrated_on": str(data),
                           **({"motion": memory.to_payload()} if memory is not None else {})})

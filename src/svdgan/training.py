@@ -14,6 +14,7 @@ import torch
 import yaml
 from tqdm import tqdm
 
+from .benchmarks.machine import training_machine
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import Config, apply_overrides, config_from_dict
 from .data.cache import cached_video
@@ -196,11 +197,14 @@ def _train(data: str | Path, out_dir: Path, config: Config | None, resume: bool,
     precision = resolve_precision(config.train.precision, dist.device, announce=progress)  # says which, and why
     torch.manual_seed(config.train.seed)  # the same initial weights in every process
     models = Models(config, dist.device, dist.world)
-    step, seconds_before = 0, 0.0
+    step, seconds_before, sessions_before = 0, 0.0, []
     if payload is not None:
         models.load(payload)
         step = int(payload["step"])
         seconds_before = float(payload.get("train_seconds", 0.0))
+        sessions_before = payload.get("train_sessions") or (  # a checkpoint from before sessions were kept
+            [{"steps": [0, step], "seconds": seconds_before, "machine": None}] if step else [])
+    first_step, machine = step, training_machine(dist.device, dist.world)
     log_path = out_dir / "losses.csv"
     if dist.main:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -212,10 +216,15 @@ def _train(data: str | Path, out_dir: Path, config: Config | None, resume: bool,
     def checkpoint(stats: dict | None = None, motion: dict | None = None) -> None:
         if not dist.main:
             return
-        seconds = seconds_before + time.perf_counter() - start  # training time over all resumed sessions
+        session = time.perf_counter() - start
+        seconds = seconds_before + session  # training time over all resumed sessions
+        # which machine trained which steps, so a training time can say what kind of processor it is from
+        sessions = sessions_before + [{"steps": [first_step, step], "seconds": round(session, 1),
+                                       "precision": precision, "machine": machine}]
         extra = {"motion": motion} if motion else {}
         save_checkpoint(ckpt_path, {"config": config.to_dict(), "step": step, "score_stats": stats,
-                                    "precision": precision, "train_seconds": seconds, **extra, **models.state()})
+                                    "precision": precision, "train_seconds": seconds, "train_sessions": sessions,
+                                    **extra, **models.state()})
 
     total, per_rank = config.train.steps, config.train.batch_size
     bar = tqdm(total=total, initial=step, desc="training", unit="step", disable=not progress)

@@ -41,7 +41,7 @@ from ..motion import fuse_normal_scores, grey_video, normal_greys
 from ..scorefiles import read_scores
 from ..scoring import causal_smooth, frame_score, normalize, patch_errors, reconstruct_windows, window_end
 from ..training import train
-from .machine import describe, hardware
+from .machine import describe, describe_training, hardware
 
 TABLE_START, TABLE_END = "<!-- ped2-table:start -->", "<!-- ped2-table:end -->"
 
@@ -272,7 +272,8 @@ def run_benchmark(data: Path, recipe: Path, runs: Path, only: list[str] | None =
             "model": str(model), "parameters": parameter_counts(cfg)["generator"],
             "gflops_per_frame": flops_per_frame(cfg)["causal_per_output_frame"] / 1e9,
             "steps": int(payload["step"]), "train_seconds": round(float(payload.get("train_seconds", 0.0)), 1),
-            **metrics, "hardware": machine, "row_wall_seconds": round(time.perf_counter() - start, 1)})
+            "trained_on": describe_training(payload.get("train_sessions")), **metrics, "hardware": machine,
+            "row_wall_seconds": round(time.perf_counter() - start, 1)})
         print(json.dumps(results["rows"][-1]), file=sys.stderr, flush=True)
         if publish is not None:
             publish(results)
@@ -371,6 +372,8 @@ def markdown_table(results: dict[str, Any]) -> str:
     for r in [r for r in results["rows"] if r.get("svd") is None]:
         minutes = f"{r['train_seconds'] / 60:.0f} min" if r["train_seconds"] else "none" if not r["steps"] else (
             "not recorded")
+        if r["train_seconds"] and "trained_on" in r:  # rows from before the training machine was kept lack it
+            minutes += f" ({r['trained_on']})"
         motion = f"{r['motion_generated']['ratio']:.3f}" if r.get("motion_generated") else "-"
         no_model = r.get("no_model") or _copy_counterpart(r, results["rows"])
         shares = [f"{r['micro_auc_train'] - no_model[k]:+.4f}" if k in no_model else "-"
