@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from svdgan.benchmarks.realtime import stream_flops
+from svdgan.benchmarks.realtime import best_segment_fps, stream_flops
 from svdgan.cli import main
 from svdgan.config import Config
 from svdgan.generator import Generator
@@ -19,6 +19,9 @@ def test_benchmark_writes_every_figure(tmp_path, capsys):
     for mode in ("windowed", "windowed_batch1", "windowed_naive", "exact", "fast"):
         assert r[f"{mode}_fps"] > 0 and set(r["latency_ms"][mode]) == {"mean", "var", "p50", "p99", "max"}
         assert 0 < r["peak_fraction"][mode] and r["flops_per_frame"][mode] > 0 and r[f"{mode}_fps_bf16"] > 0
+        # the fraction of peak is taken at the best segment, as the peak at its best burst; the mean's beside it
+        assert r[f"{mode}_fps_best_segment"] >= r[f"{mode}_fps"]
+        assert r["peak_fraction_at_mean"][mode] <= r["peak_fraction"][mode]
     # the windowed procedure decodes T frames per output frame, the streaming modes one
     assert r["flops_per_frame"]["windowed"] > 2 * r["flops_per_frame"]["exact"] > 2 * r["flops_per_frame"]["fast"]
     assert r["exact_over_windowed"] == r["exact_fps"] / r["windowed_fps"]
@@ -30,6 +33,12 @@ def test_benchmark_writes_every_figure(tmp_path, capsys):
     assert cap["streams_at_live_fps"] == max([p["streams"] for p in cap["by_streams"] if p["per_stream_fps"] >= 10],
                                              default=0)
     assert "exact / windowed" in capsys.readouterr().out
+
+
+def test_best_segment_is_the_fastest_run_of_consecutive_frames():
+    # four segments of two frames: the third, 2 frames in 0.1 s, is the fastest
+    assert best_segment_fps([0.1, 0.1, 0.2, 0.2, 0.05, 0.05, 0.1, 0.1]) == pytest.approx(20.0)
+    assert best_segment_fps([0.5]) == pytest.approx(2.0)
 
 
 def test_benchmark_defaults_skip_emulated_bf16_and_the_memory_stream(tmp_path, monkeypatch):
