@@ -86,3 +86,21 @@ def test_generator_losses_are_weighted_as_configured():
     l2_cfg = LossConfig(contextual=20, svd=0, contextual_kind="l2")
     l2 = generator_losses(real, recon, latent, latent_recon, adv, l2_cfg)
     assert l2.contextual.item() == pytest.approx(0.25)  # mean squared error
+
+
+def test_losses_leave_autocast_where_bfloat16_fails(monkeypatch):
+    # CUDA has no bfloat16 eigh and its autocast refuses BCE on probabilities: both run in fp32
+    # with autocast off (found training on a GPU); checked here with the CPU's autocast
+    import svdgan.losses as losses
+
+    seen = []
+    eigh = torch.linalg.eigh
+    monkeypatch.setattr(torch.linalg, "eigh", lambda m: seen.append(m.dtype) or eigh(m))
+    bce = losses.F.binary_cross_entropy
+    monkeypatch.setattr(losses.F, "binary_cross_entropy",
+                        lambda p, t: seen.append(torch.is_autocast_enabled("cpu")) or bce(p, t))
+    x = torch.rand(2, 16, 16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        low_rank(x, 2)
+        discriminator_loss(torch.rand(4).bfloat16(), torch.rand(4).bfloat16())
+    assert seen == [torch.float32, False, False]

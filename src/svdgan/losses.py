@@ -24,7 +24,8 @@ def low_rank(x: torch.Tensor, rank: int) -> torch.Tensor:
     not even unique).
     """
     rank = min(rank, *x.shape[-2:])
-    with torch.no_grad():
+    # autocast off: it would compute x x^T in bfloat16, and CUDA has no bfloat16 eigh
+    with torch.no_grad(), torch.autocast(x.device.type, enabled=False):
         # The left singular vectors are the eigenvectors of x x^T: eigh of that H x H matrix is
         # 2-3x faster than torch's SVD on a CPU, and the top-r subspace is the same.
         x32 = _at_least_fp32(x.detach())
@@ -82,5 +83,6 @@ def generator_losses(real: torch.Tensor, recon: torch.Tensor, latent: torch.Tens
 def discriminator_loss(real_prob: torch.Tensor, fake_prob: torch.Tensor) -> torch.Tensor:
     """Binary cross-entropy: real frames -> 1, generated frames -> 0."""
     real_prob, fake_prob = real_prob.float(), fake_prob.float()
-    return (F.binary_cross_entropy(real_prob, torch.ones_like(real_prob))
-            + F.binary_cross_entropy(fake_prob, torch.zeros_like(fake_prob))) / 2
+    with torch.autocast(real_prob.device.type, enabled=False):  # CUDA's autocast refuses BCE on probabilities
+        return (F.binary_cross_entropy(real_prob, torch.ones_like(real_prob))
+                + F.binary_cross_entropy(fake_prob, torch.zeros_like(fake_prob))) / 2
