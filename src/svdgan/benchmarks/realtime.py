@@ -289,7 +289,8 @@ def format_results(r: dict[str, Any]) -> str:
         lines.append("capacity, fast mode, streams scored together: "
                      + ", ".join(f"{p['streams']}: {p['per_stream_fps']:.1f}" for p in cap["by_streams"])
                      + " frames/s per stream")
-        lines.append(f"  {cap['streams_at_live_fps']} streams at {cap['live_fps']} frames/s each on this machine")
+        n = cap["streams_at_live_fps"]
+        lines.append(f"  {n} stream{'' if n == 1 else 's'} at {cap['live_fps']} frames/s each on this machine")
     if r.get("motion_memory"):
         m = r["motion_memory"]
         lines.append(f"memory of normal motion ({m['model']}, {m['frame_size'][1]}x{m['frame_size'][0]} px, "
