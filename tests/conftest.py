@@ -10,7 +10,7 @@ import pytest
 
 from svdgan.config import load_config
 from svdgan.data.groundtruth import write_ground_truth
-from svdgan.synth import SynthConfig, write_synthetic
+from svdgan.data.synth import SynthConfig, write_synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "configs" / "tiny.yaml"

@@ -2,7 +2,9 @@
 
 import json
 
-from svdgan.benchmarks.ped2 import TABLE_END, TABLE_START, main
+import pytest
+
+from benchmarks.ped2 import TABLE_END, TABLE_START, main
 
 from .conftest import TINY
 
@@ -58,9 +60,9 @@ def test_memory_rows_state_what_the_generator_and_the_memory_each_add(synthetic_
 def test_motion_generated_is_zero_for_a_model_that_copies_the_last_frame(synthetic_dataset, tmp_path):
     import torch
 
-    from svdgan.benchmarks.ped2 import motion_generated
-    from svdgan.checkpoint import load_checkpoint, save_checkpoint
     from svdgan.cli import main as cli
+    from svdgan.evaluation.baselines import motion_generated
+    from svdgan.model.checkpoint import load_checkpoint, save_checkpoint
 
     run = tmp_path / "run"
     assert cli(["train", "--data", str(synthetic_dataset), "--out", str(run), "--config", str(TINY), "--quiet",
@@ -78,8 +80,8 @@ def test_motion_generated_is_zero_for_a_model_that_copies_the_last_frame(synthet
 def test_fit_clips_starts_from_copy_with_zero_init_and_needs_a_residual_recipe(synthetic_dataset, tmp_path):
     import pytest
 
+    from research.fit_clips import fit_clips
     from svdgan.errors import UserError
-    from svdgan.research.fit_clips import fit_clips
 
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(TINY.read_text().replace("model:\n", "model:\n  target: predict\n  residual: true\n"))
@@ -92,10 +94,10 @@ def test_fit_clips_starts_from_copy_with_zero_init_and_needs_a_residual_recipe(s
 
 
 def test_copy_sweep_matches_the_baseline_row_and_rejects_bad_options(synthetic_dataset, tmp_path, capsys):
-    from svdgan.benchmarks.ped2 import baseline_metrics
+    from research.copy_sweep import main as sweep_main
+    from research.copy_sweep import sweep
     from svdgan.config import load_config
-    from svdgan.research.copy_sweep import main as sweep_main
-    from svdgan.research.copy_sweep import sweep
+    from svdgan.evaluation.baselines import baseline_metrics
 
     rows = sweep(synthetic_dataset, [32], [0, 4], [1, 3], progress=False)
     assert len(rows) == 8 and {(r["patch"], r["local"]) for r in rows} == {
@@ -118,7 +120,7 @@ def test_copy_sweep_matches_the_baseline_row_and_rejects_bad_options(synthetic_d
 
 
 def test_paper_claim_rows_train_both_groups_at_one_budget_and_fill_the_readme(synthetic_dataset, tmp_path):
-    from svdgan.benchmarks.ped2 import PAIRS_END, PAIRS_START
+    from benchmarks.ped2 import PAIRS_END, PAIRS_START
 
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{PAIRS_START}\nold\n{PAIRS_END}\n")
@@ -134,9 +136,11 @@ def test_paper_claim_rows_train_both_groups_at_one_budget_and_fill_the_readme(sy
     for r in results["rows"]:
         assert r["steps"] == 2 and "model.target=reconstruct" in r["overrides"]
         assert f"loss.svd={int(r['svd'])}" in r["overrides"] and 0 <= r["authors"]["macro_auc"] <= 1
-    claim = results["paper_claim"]["micro_auc_video"]
-    assert len(claim["with"]["values"]) == len(claim["without"]["values"]) == 1
+    (budget,) = results["paper_claim"]["budgets"]
+    claim = budget["micro_auc_video"]
+    assert budget["steps"] == 2 and len(claim["with"]["values"]) == len(claim["without"]["values"]) == 1
     assert claim["difference"] == claim["with"]["mean"] - claim["without"]["mean"]
+    assert claim["ci95"] is None and claim["verdict"] == "too few seeds for an interval"  # one seed: no interval
     assert "old" not in readme.read_text() and "± " in readme.read_text() and "76.98" in readme.read_text()
     assert "paper configuration, with" not in page.read_text().split(PAIRS_START)[0]  # not in the main table
     # --tables-only rewrites the pages from the JSON alone
@@ -150,10 +154,28 @@ def test_paper_claim_rows_train_both_groups_at_one_budget_and_fill_the_readme(sy
                  "--rows", "paper_svd_s0", "--paper-steps", "1"]) == 2
 
 
+def test_welch_interval_of_made_up_scores_matches_the_hand_computed_one():
+    from benchmarks.paper_claim import PAPER_DIFFERENCE, compare, welch_interval
+
+    # difference 1, each mean's variance 1, so se = sqrt(2) and df = 2: t(0.975, 2) = 4.302653
+    low, high = welch_interval([1.0, 3.0], [0.0, 2.0])
+    assert low == pytest.approx(1 - 4.302653 * 2 ** 0.5, abs=1e-5) and high == pytest.approx(1 + 4.302653 * 2 ** 0.5,
+                                                                                             abs=1e-5)
+    # one arm without spread: se = sqrt(1/3), df = 2
+    low, high = welch_interval([1.0, 2.0, 3.0], [0.0, 0.0, 0.0])
+    assert (low, high) == pytest.approx((2 - 4.302653 / 3 ** 0.5, 2 + 4.302653 / 3 ** 0.5), abs=1e-5)
+    assert welch_interval([1.0], [0.0, 1.0]) is None
+    clear = compare([0.70, 0.71, 0.72, 0.70, 0.71], [0.80, 0.81, 0.80, 0.82, 0.81])  # +0.10, far from zero
+    assert clear["excludes_zero"] and not clear["contains_paper"] and "helps" in clear["verdict"]
+    noisy = compare([0.70, 0.75, 0.72], [0.71, 0.76, 0.74])
+    assert not noisy["excludes_zero"] and noisy["contains_paper"] and "contains zero" in noisy["verdict"]
+    assert PAPER_DIFFERENCE == pytest.approx(0.0238)
+
+
 def test_authors_protocol_applies_the_ranges_one_frame_early():
     import numpy as np
 
-    from svdgan.benchmarks.ped2 import authors_metrics
+    from svdgan.evaluation.protocols import authors_metrics
 
     scores = np.array([0.0, 0.0, 1.0, 1.0, 0.0, 0.0])  # frames 2-3 (0-based) stand out
     # the range 2:3 means 0-based frames 1-2 (1-based 2-3); the authors' code marks frames 2-3
@@ -165,9 +187,9 @@ def test_authors_protocol_applies_the_ranges_one_frame_early():
 def test_feature_memory_distances_and_a_run_on_tiny_data(synthetic_dataset, tmp_path, capsys):
     import torch
 
+    from research.feature_memory import main as memory_main
+    from research.feature_memory import memory_bank, nearest_distances
     from svdgan.cli import main as cli
-    from svdgan.research.feature_memory import main as memory_main
-    from svdgan.research.feature_memory import memory_bank, nearest_distances
 
     normal = [torch.zeros(3, 2, 16, 16), torch.ones(2, 2, 16, 16)]
     bank = memory_bank(normal, every=1)
@@ -190,7 +212,7 @@ def test_feature_memory_distances_and_a_run_on_tiny_data(synthetic_dataset, tmp_
 
 
 def test_describe_names_the_processor_kind_and_does_not_guess_for_old_records():
-    from svdgan.benchmarks.machine import describe
+    from svdgan.utils.hardware import describe
 
     base = {"cpu": "X", "cores": 2, "torch_threads": 2, "torch": "2"}
     assert "(AVX-512;" in describe({**base, "vector_extensions": ["avx2", "avx512f"], "native_bf16": True})
@@ -199,7 +221,7 @@ def test_describe_names_the_processor_kind_and_does_not_guess_for_old_records():
 
 
 def test_describe_training_names_each_kind_of_machine_and_the_unrecorded_steps():
-    from svdgan.benchmarks.machine import describe_training
+    from svdgan.utils.hardware import describe_training
 
     avx2 = {"cpu": "X", "avx512": False, "native_bf16": False, "torch_threads": 2, "processes": 1, "gpu": None}
     assert describe_training([{"steps": [0, 5], "precision": "fp32", "machine": avx2}]) == "fp32, no AVX-512, 2 threads"

@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-from svdgan.benchmarks.realtime import best_segment_fps, stream_flops
 from svdgan.cli import main
 from svdgan.config import Config
-from svdgan.generator import Generator
-from svdgan.stream import StreamScorer
+from svdgan.evaluation.speed import best_segment_fps, stream_flops
+from svdgan.model.generator import Generator
+from svdgan.scoring.stream import StreamScorer
 
 
 def test_benchmark_writes_every_figure(tmp_path, capsys):
@@ -42,7 +42,7 @@ def test_best_segment_is_the_fastest_run_of_consecutive_frames():
 
 
 def test_benchmark_defaults_skip_emulated_bf16_and_the_memory_stream(tmp_path, monkeypatch):
-    from svdgan import precision
+    from svdgan.utils import precision
 
     monkeypatch.setattr(precision, "native_bf16", lambda device="cpu": (False, "stubbed: no native bf16"))
     out = tmp_path / "realtime.json"

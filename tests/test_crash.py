@@ -42,7 +42,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(synthetic_dataset, tmp_
 
 def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(synthetic_dataset, tmp_path, monkeypatch,
                                                                        capsys):
-    import svdgan.training as training
+    import svdgan.training.loop as training
 
     real = training.generator_losses
     calls = {"n": 0}
@@ -66,7 +66,7 @@ def test_atomic_writes_get_the_permissions_a_plain_open_would(tmp_path):
     import os
     import stat
 
-    from svdgan.checkpoint import atomic_write
+    from svdgan.utils.files import atomic_write
 
     atomic_write(tmp_path / "atomic.json", lambda tmp: tmp.write_text("{}"))
     (tmp_path / "plain.json").write_text("{}")

@@ -7,8 +7,8 @@ from svdgan.data.clips import ClipSampler
 from svdgan.data.datasets import discover
 from svdgan.data.frames import load_video, to_model_range
 from svdgan.data.groundtruth import labels_from_ranges, read_ground_truth, write_ground_truth
+from svdgan.data.synth import SynthConfig, write_synthetic
 from svdgan.errors import UserError
-from svdgan.synth import SynthConfig, write_synthetic
 
 
 def test_frame_folder_layout_with_mat_ground_truth(frame_folder_dataset):

@@ -94,8 +94,8 @@ def test_evaluate_fast_mode_equals_fast_detection(model, synthetic_dataset, tmp_
 
 
 def test_detect_and_evaluate_never_pick_emulated_bf16(model, synthetic_dataset, tmp_path, capsys, monkeypatch):
-    from svdgan import detect as detect_module
-    from svdgan import precision
+    from svdgan.live import detect as detect_module
+    from svdgan.utils import precision
 
     monkeypatch.setattr(precision, "native_bf16", lambda device="cpu": (False, "stubbed: no native bf16"))
     chosen = []

@@ -33,7 +33,7 @@ def test_two_process_training_is_sharded_logged_once_and_reproducible(synthetic_
 def test_on_a_gpu_machine_each_process_takes_its_local_gpu_and_nccl(monkeypatch):
     """The GPU path without a GPU: what setup() asks of torch when CUDA is there (no device was
     lent to this project's CI, so NCCL itself is not exercised here)."""
-    from svdgan import distributed
+    from svdgan.training import distributed
 
     calls = {}
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
@@ -49,7 +49,7 @@ def test_on_a_gpu_machine_each_process_takes_its_local_gpu_and_nccl(monkeypatch)
 
 
 def test_training_models_are_channels_last(tiny_config):
-    from svdgan.training import Models
+    from svdgan.training.loop import Models
 
     models = Models(tiny_config)
     weights = [p for m in (models.generator, models.discriminator) for p in m.parameters() if p.dim() == 4]

@@ -2,7 +2,7 @@
 
 import sqlite3
 
-from svdgan.events import EventStore
+from svdgan.serve.events import EventStore
 
 
 def _media(store, name, size):

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from svdgan.checkpoint import save_checkpoint
 from svdgan.cli import main
 from svdgan.data.frames import to_model_range
-from svdgan.generator import Generator
-from svdgan.stream import StreamScorer
+from svdgan.model.checkpoint import save_checkpoint
+from svdgan.model.generator import Generator
+from svdgan.scoring.stream import StreamScorer
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")
@@ -18,7 +18,7 @@ pytest.importorskip("onnxscript")
 
 @pytest.mark.parametrize("target", ["reconstruct", "residual"])
 def test_onnx_backend_matches_torch(tiny_config, tmp_path, capsys, target):
-    from svdgan.export import OnnxStreamScorer
+    from svdgan.deploy.onnx import OnnxStreamScorer
 
     config = copy.deepcopy(tiny_config)
     config.model.target = "predict" if target == "residual" else "reconstruct"

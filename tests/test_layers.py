@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from svdgan.layers import FORMS, ConvLSTM, SeparableConv2d, conv2d, upconv2d
+from svdgan.model.layers import FORMS, ConvLSTM, SeparableConv2d, conv2d, upconv2d
 
 
 def test_separable_conv_shapes_and_parameter_saving():

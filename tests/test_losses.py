@@ -3,13 +3,7 @@ import pytest
 import torch
 
 from svdgan.config import LossConfig
-from svdgan.losses import (
-    adversarial_loss,
-    discriminator_loss,
-    generator_losses,
-    low_rank,
-    svd_loss,
-)
+from svdgan.model.losses import adversarial_loss, discriminator_loss, generator_losses, low_rank, svd_loss
 
 
 def numpy_rank_r(matrix: np.ndarray, r: int) -> np.ndarray:
@@ -91,7 +85,7 @@ def test_generator_losses_are_weighted_as_configured():
 def test_losses_leave_autocast_where_bfloat16_fails(monkeypatch):
     # CUDA has no bfloat16 eigh and its autocast refuses BCE on probabilities: both run in fp32
     # with autocast off (found training on a GPU); checked here with the CPU's autocast
-    import svdgan.losses as losses
+    import svdgan.model.losses as losses
 
     seen = []
     eigh = torch.linalg.eigh

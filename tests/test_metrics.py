@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from svdgan.cli import main
-from svdgan.metrics import auc, eer, evaluate, roc_curve
+from svdgan.evaluation.metrics import auc, eer, evaluate, roc_curve
 
 AUTHORS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "authors_scores_ped2"
 

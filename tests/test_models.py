@@ -3,9 +3,9 @@ import dataclasses
 import torch
 
 from svdgan.config import ModelConfig
-from svdgan.discriminator import Discriminator
-from svdgan.generator import Generator
-from svdgan.info import flops_per_frame, parameter_counts
+from svdgan.model.discriminator import Discriminator
+from svdgan.model.generator import Generator
+from svdgan.model.info import flops_per_frame, parameter_counts
 
 
 def test_generator_shapes(tiny_config):
@@ -68,7 +68,7 @@ def test_flops_are_counted(tiny_config):
 def test_folding_batch_norm_for_inference_keeps_the_function(tiny_config):
     import copy
 
-    from svdgan.generator import fuse_for_inference
+    from svdgan.model.generator import fuse_for_inference
 
     config = copy.deepcopy(tiny_config)
     for separable in (True, False):

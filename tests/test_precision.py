@@ -2,9 +2,9 @@
 
 import pytest
 
-from svdgan import precision
 from svdgan.config import load_config
 from svdgan.errors import UserError
+from svdgan.utils import precision
 
 
 @pytest.fixture

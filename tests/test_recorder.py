@@ -3,7 +3,7 @@
 import cv2
 import numpy as np
 
-from svdgan.recorder import Recorded, Recorder, snapshot
+from svdgan.serve.recorder import Recorded, Recorder, snapshot
 
 
 def _item(value):

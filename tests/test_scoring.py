@@ -4,16 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from svdgan.generator import Generator, fuse_for_inference
-from svdgan.scoring import (
-    causal_smooth,
-    first_input_frame,
-    frame_errors,
-    generate_windows,
-    normalize,
-    score_stats,
-    score_video,
-)
+from svdgan.model.generator import Generator, fuse_for_inference
+from svdgan.scoring.normalise import causal_smooth, normalize, score_stats
+from svdgan.scoring.video import first_input_frame, frame_errors, generate_windows, score_video
 
 
 @pytest.fixture

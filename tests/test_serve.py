@@ -6,19 +6,19 @@ import pytest
 from fastapi.testclient import TestClient
 
 from svdgan.cli import main
-from svdgan.events import EventStore
 from svdgan.serve import check_binding
 from svdgan.serve.config import CameraConfig, ServeConfig, load_serve_config
 from svdgan.serve.engine import Engine
+from svdgan.serve.events import EventStore
 from svdgan.serve.web import create_app
-from svdgan.sources import Frame, Source
+from svdgan.sources.video import Frame, Source
 
 from .conftest import TINY, write_frame_folder
 
 SIZE = (40, 32)
 
 
-def _scene(n, square_from=None, square_to=None, seed=0):
+def scene(n, square_from=None, square_to=None, seed=0):
     """Grey frames with mild noise; a bright square crosses them between square_from and square_to."""
     rng = np.random.default_rng(seed)
     frames = []
@@ -49,7 +49,7 @@ def camera_model(tmp_path_factory, synthetic_dataset):
     root = tmp_path_factory.mktemp("serve")
     assert main(["train", "--data", str(synthetic_dataset), "--out", str(root / "run"), "--config", str(TINY),
                  "--quiet"]) == 0
-    write_frame_folder(root / "normal" / "01", _scene(40, seed=1), ext="png")
+    write_frame_folder(root / "normal" / "01", scene(40, seed=1), ext="png")
     assert main(["calibrate", "--checkpoint", str(root / "run" / "checkpoint.pt"), "--data", str(root / "normal"),
                  "--out", str(root / "cam.pt"), "--quiet"]) == 0
     return root / "cam.pt"
@@ -65,8 +65,8 @@ def served(camera_model, tmp_path_factory):
     messages = []
     store = EventStore(storage)
     engine = Engine(config, store, lambda cam, kind, payload: messages.append(payload),
-                    sources={"lobby": ScriptedSource("lobby", _scene(60, 25, 37)),
-                             "yard": ScriptedSource("yard", _scene(60, seed=2))})
+                    sources={"lobby": ScriptedSource("lobby", scene(60, 25, 37)),
+                             "yard": ScriptedSource("yard", scene(60, seed=2))})
     engine.start()
     engine.join(60)
     engine.stop()
@@ -181,12 +181,12 @@ def test_config_file_round_trip(tmp_path):
 def test_ignore_mask_zeroes_the_error_of_its_region(camera_model):
     import torch
 
-    from svdgan.checkpoint import load_generator
     from svdgan.data.frames import resize, to_model_range
-    from svdgan.stream import StreamScorer
+    from svdgan.model.checkpoint import load_generator
+    from svdgan.scoring.stream import StreamScorer
 
     generator, config, _ = load_generator(camera_model)
-    frames = [to_model_range(resize(f, config.model.size, config.model.channels)[None]) for f in _scene(6, 0, 6)]
+    frames = [to_model_range(resize(f, config.model.size, config.model.channels)[None]) for f in scene(6, 0, 6)]
     plain, masked = StreamScorer(generator, config, "fast"), StreamScorer(generator, config, "fast")
     keep = np.ones((config.model.size, config.model.size), np.float32)
     keep[:, : config.model.size // 2] = 0
@@ -220,7 +220,7 @@ class FlakyCapture:
 
 
 def test_a_camera_that_drops_is_reconnected_while_the_others_keep_scoring(camera_model, tmp_path):
-    from svdgan.sources import CaptureSource
+    from svdgan.sources.video import CaptureSource
 
     captures = iter([FlakyCapture(10), FlakyCapture(0, opens=False), FlakyCapture(10)])
     flaky = CaptureSource("door", lambda: next(captures, FlakyCapture(0, opens=False)), live=True, retries=2,
@@ -228,7 +228,7 @@ def test_a_camera_that_drops_is_reconnected_while_the_others_keep_scoring(camera
     config = ServeConfig([CameraConfig("door", "x", checkpoint=str(camera_model)),
                           CameraConfig("lobby", "y", checkpoint=str(camera_model))], storage=str(tmp_path))
     engine = Engine(config, EventStore(tmp_path), sources={"door": flaky,
-                                                           "lobby": ScriptedSource("lobby", _scene(60))})
+                                                           "lobby": ScriptedSource("lobby", scene(60))})
     engine.start()
     engine.join(60)
     engine.stop()

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from svdgan.events import EventStore
 from svdgan.serve.config import CameraConfig, ServeConfig
 from svdgan.serve.engine import Engine
-from svdgan.sources import Frame, Source
+from svdgan.serve.events import EventStore
+from svdgan.sources.video import Frame, Source
 
 from .test_serve import SIZE, camera_model  # noqa: F401 (a fixture)
 
@@ -169,13 +169,13 @@ def test_mqtt_new_and_end_with_matching_ids(camera_model, tmp_path):  # noqa: F8
         _wait(lambda: client.connect("127.0.0.1", port) == 0 if _port_open(port) else False, timeout=10)
         client.loop_start()
         assert subscribed.wait(10)
-        from .test_serve import ScriptedSource, _scene
+        from .test_serve import ScriptedSource, scene
 
         config = ServeConfig([CameraConfig("lobby", "s", threshold=1.5, min_frames=2, checkpoint=str(camera_model))],
                              storage=str(tmp_path / "storage"), pre_seconds=0.2, post_seconds=0.2)
         publisher = MqttPublisher("127.0.0.1", port)
         engine = Engine(config, EventStore(tmp_path / "storage"), publisher,
-                        sources={"lobby": ScriptedSource("lobby", _scene(50, 20, 32))})
+                        sources={"lobby": ScriptedSource("lobby", scene(50, 20, 32))})
         engine.start()
         engine.join(60)
         engine.stop()
@@ -200,7 +200,7 @@ def test_sigkill_mid_event_keeps_closed_events_and_leaves_no_broken_clip(camera_
 import sys, time
 sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
 from tests.test_serve_live import LiveScene
-from svdgan.events import EventStore
+from svdgan.serve.events import EventStore
 from svdgan.serve.config import CameraConfig, ServeConfig
 from svdgan.serve.engine import Engine
 scene = LiveScene("lobby")

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from svdgan.data.frames import to_model_range
-from svdgan.generator import Generator
-from svdgan.scoring import score_video
-from svdgan.stream import StreamScorer
+from svdgan.model.generator import Generator
+from svdgan.scoring.stream import StreamScorer
+from svdgan.scoring.video import score_video
 
 
 def make(tiny_config, target="reconstruct", patch=0, smooth=1):

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from svdgan.checkpoint import SHIPPED_WEIGHTS, load_generator
-from svdgan.motion import load_memory
-from svdgan.scoring import stats_match
+from svdgan.memory.bank import load_memory
+from svdgan.model.checkpoint import SHIPPED_WEIGHTS, load_generator
+from svdgan.scoring.normalise import stats_match
 
 
 @pytest.mark.skipif(not SHIPPED_WEIGHTS.is_file(), reason="weights/ped2.pt not in this checkout")

@@ -3,7 +3,7 @@
 Public API (the command line `svdgan` calls the same code):
     load        load a trained model (default: the shipped UCSD Ped2 model)
     Model       a loaded model: .score(frames) for a clip, .stream(source) for a live source
-    StreamResult  one scored frame of Model.stream: score, alert state, image, error map
+    ScoredFrame   one scored frame of Model.stream: score, alert state, image, error map
     evaluate    score every test frame of a dataset; AUC, EER and the per-video figures
     train       train on the normal videos of a dataset; returns the checkpoint path
     synthesize  write the synthetic surveillance dataset with its ground truth
@@ -22,10 +22,10 @@ __version__ = "0.1.0"
 
 # name -> (module, attribute): imported on first use, so `svdgan --help` does not load torch
 _PUBLIC = {
-    "load": ("api", "load"), "Model": ("api", "Model"), "StreamResult": ("api", "StreamResult"),
-    "evaluate": ("api", "evaluate"), "train": ("training", "train"), "synthesize": ("synth", "write_synthetic"),
-    "SynthConfig": ("synth", "SynthConfig"), "Config": ("config", "Config"), "load_config": ("config", "load_config"),
-    "UserError": ("errors", "UserError"),
+    "load": ("api", "load"), "Model": ("api", "Model"), "ScoredFrame": ("live.pipeline", "ScoredFrame"),
+    "evaluate": ("api", "evaluate"), "train": ("training.loop", "train"),
+    "synthesize": ("data.synth", "write_synthetic"), "SynthConfig": ("data.synth", "SynthConfig"),
+    "Config": ("config", "Config"), "load_config": ("config", "load_config"), "UserError": ("errors", "UserError"),
 }
 __all__ = sorted(_PUBLIC)
 

@@ -7,8 +7,8 @@
         ...
     report = svdgan.evaluate(model, "data/ucsd_ped2")
 
-The command line calls the same code: `svdgan evaluate` runs `evaluate_checkpoint`, `svdgan
-detect` the `StreamScorer` and `Alarm` that `Model.stream` runs.
+The command line calls the same code: `svdgan evaluate` runs `evaluate_checkpoint`; `svdgan
+detect`, `svdgan serve` and `Model.stream` all score through the one `LivePipeline`.
 """
 
 from __future__ import annotations
@@ -16,32 +16,22 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from .alerts import Alarm
-from .checkpoint import default_checkpoint, load_generator
-from .data.frames import resize, to_model_range
-from .errors import UserError
-from .evaluation import evaluate_checkpoint
-from .motion import SourceScores, load_memory, to_grey
-from .precision import resolve_precision
-from .scoring import normalize
-from .sources import Source, open_source
-from .stream import StreamScorer, stream_video
-
-
-class StreamResult(NamedTuple):
-    """One scored frame of `Model.stream`."""
-
-    source: str  # the source's name
-    frame: int  # 0-based index in the stream
-    time: float  # seconds into the file, or since a live source was opened
-    score: float  # normalised: 1.0 = the worst normal training frame
-    anomalous: bool  # the alert state: score above threshold for min_frames frames in a row
-    image: np.ndarray  # (H, W, 3) uint8 RGB, the frame as read
-    error_map: np.ndarray  # (S, S) float32 per-pixel squared error at model size
+from svdgan.data.frames import resize
+from svdgan.errors import UserError
+from svdgan.evaluation.report import evaluate_checkpoint
+from svdgan.live.pipeline import LiveModel, LivePipeline, ScoredFrame
+from svdgan.memory.bank import load_memory
+from svdgan.memory.flow import to_grey
+from svdgan.model.checkpoint import default_checkpoint, load_generator
+from svdgan.scoring.fusion import scoring_for_view
+from svdgan.scoring.normalise import normalize, require_stats
+from svdgan.scoring.stream import StreamScorer, stream_video
+from svdgan.sources.video import Source, open_source
+from svdgan.utils.precision import resolve_precision
 
 
 class Model:
@@ -78,35 +68,27 @@ class Model:
         """Anomaly scores of consecutive frames of one video, each from its causal window (the same
         scores `svdgan evaluate` and `svdgan detect` give). normalize_with: 'train' (1.0 = the
         worst normal training frame), 'video' (min-max over these frames) or 'none' (raw error)."""
-        if normalize_with == "train" and not self.stats:
-            raise UserError(f"{self.path} has no normal-score statistics: finish training or run svdgan calibrate")
+        stats = require_stats(self.stats, self.path) if normalize_with == "train" else self.stats
         rgb = self._as_rgb(frames)
         raw = stream_video(self._scorer(), np.stack([resize(f, self.config.model.size, self.config.model.channels)
                                                      for f in rgb]))
-        stats = self.stats
-        if self.memory is not None and self.memory.fits(rgb[0].shape):
-            greys = np.stack([to_grey(f, self.memory.config.height) for f in rgb])
-            raw = self.memory.fuse(raw, self.memory.video_scores(greys, self.config.score.smooth))
-        elif self.memory is not None:  # another camera view: the generator alone, with its own statistics
-            stats = self.memory.generator_stats
+        memory, stats = scoring_for_view(self.memory, stats, rgb[0].shape, str(self.path))
+        if memory is not None:
+            greys = np.stack([to_grey(f, memory.config.height) for f in rgb])
+            raw = memory.fuse(raw, memory.video_scores(greys, self.config.score.smooth))
         return normalize(raw, normalize_with, stats)
 
     def stream(self, source: str | Source, threshold: float = 1.0, min_frames: int = 3,
-               max_frames: int | None = None) -> Iterator[StreamResult]:
+               max_frames: int | None = None) -> Iterator[ScoredFrame]:
         """Score a video file, frame folder, camera index ('0') or URL frame by frame as it is read."""
-        if not self.stats:
-            raise UserError(f"{self.path} has no normal-score statistics: finish training or run svdgan calibrate")
+        live = LiveModel(self.path, self.generator, self.config, self.stats, self.memory)
+        pipeline = LivePipeline(live, self._scorer())
         source = open_source(source) if isinstance(source, str) else source
-        scorer, alarm = self._scorer(), Alarm(threshold, min_frames)
-        scoring = SourceScores(self.memory, self.stats, self.config.score.smooth, source.name)
-        size, channels = self.config.model.size, self.config.model.channels
+        stream = pipeline.add_source(source.name, threshold, min_frames)
         for count, frame in enumerate(source.frames()):
             if max_frames is not None and count >= max_frames:
                 return
-            result = scorer.push(to_model_range(resize(frame.image, size, channels)[None]))
-            score = scoring.score(result.scores[0], frame.image)
-            yield StreamResult(source.name, frame.index, frame.time, score, alarm.update(score), frame.image,
-                               result.errors[0, 0].float().numpy())
+            yield pipeline.score([(stream, frame)])[0]
 
 
 def load(path: str | Path | None = None, mode: str = "exact", precision: str = "auto") -> Model:

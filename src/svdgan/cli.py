@@ -7,11 +7,11 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import UserError
+from svdgan.errors import UserError
 
 
 def _cmd_synth(args: argparse.Namespace) -> None:
-    from .synth import SynthConfig, write_synthetic
+    from svdgan.data.synth import SynthConfig, write_synthetic
 
     out = Path(args.out)
     if out.exists() and any(out.iterdir()):
@@ -26,8 +26,8 @@ def _cmd_synth(args: argparse.Namespace) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
-    from .config import load_config
-    from .training import train
+    from svdgan.config import load_config
+    from svdgan.training.loop import train
 
     config = None if args.resume else load_config(args.config, args.set)
     path = train(args.data, args.out, config, resume=args.resume, overrides=args.set,
@@ -36,8 +36,8 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
-    from .checkpoint import default_checkpoint
-    from .evaluation import evaluate_checkpoint
+    from svdgan.evaluation.report import evaluate_checkpoint
+    from svdgan.model.checkpoint import default_checkpoint
 
     metrics = evaluate_checkpoint(default_checkpoint(args.checkpoint), args.data, args.out, args.normalize,
                                   args.ground_truth, progress=not args.quiet, overrides=args.set,
@@ -48,7 +48,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> None:
-    from .calibrate import calibrate
+    from svdgan.scoring.calibrate import calibrate
 
     stats = calibrate(args.checkpoint, args.data, args.out, args.set, args.frames, progress=not args.quiet)
     print(json.dumps(stats))
@@ -56,36 +56,38 @@ def _cmd_calibrate(args: argparse.Namespace) -> None:
 
 
 def _cmd_detect(args: argparse.Namespace) -> None:
-    from .detect import detect, format_summary
+    from svdgan.live.detect import DetectOptions, detect, format_summary
 
-    summary = detect(args.sources, args.checkpoint, args.mode, args.threshold, args.min_frames, args.events,
-                     args.output, args.max_frames, args.threads, args.backend, args.onnx, args.precision)
+    options = DetectOptions(args.mode, 1.0 if args.threshold is None else args.threshold, args.min_frames,
+                            args.events, args.output, args.max_frames, args.threads, args.backend, args.onnx,
+                            args.precision)
+    summary = detect(args.sources, args.checkpoint, options)
     print(format_summary(summary), file=sys.stderr)
 
 
 def _cmd_export(args: argparse.Namespace) -> None:
-    from .checkpoint import default_checkpoint
-    from .export import export_onnx
+    from svdgan.deploy.onnx import export_onnx
+    from svdgan.model.checkpoint import default_checkpoint
 
     check = export_onnx(default_checkpoint(args.checkpoint), args.onnx)
     print(json.dumps({"onnx": args.onnx, **check}))
 
 
 def _cmd_benchmark(args: argparse.Namespace) -> None:
-    from .benchmarks.realtime import format_results, run
+    from svdgan.evaluation.speed import format_results, run
 
     results = run(args.checkpoint, args.size, args.frames, args.memory_frames, args.precision, args.streams)
     print(format_results(results))
     if args.json:
-        from .benchmarks.machine import write_results
+        from svdgan.utils.files import write_results
 
         write_results(args.json, results)
 
 
 def _cmd_metrics(args: argparse.Namespace) -> None:
-    from .data.groundtruth import labels_from_ranges, read_ground_truth
-    from .metrics import evaluate
-    from .scorefiles import read_scores
+    from svdgan.data.groundtruth import labels_from_ranges, read_ground_truth
+    from svdgan.evaluation.metrics import evaluate
+    from svdgan.evaluation.scorefiles import read_scores
 
     videos = read_scores(args.scores, args.score_type)
     truth = read_ground_truth(args.ground_truth)
@@ -98,30 +100,38 @@ def _cmd_metrics(args: argparse.Namespace) -> None:
 
 
 def _cmd_info(args: argparse.Namespace) -> None:
-    from .config import load_config
-    from .info import format_info, model_info
+    from svdgan.config import load_config
+    from svdgan.model.info import format_info, model_info
 
     info = model_info(load_config(args.config, args.set).model)
     print(json.dumps(info) if args.json else format_info(info))
 
 
 def _cmd_serve(args: argparse.Namespace) -> None:
-    from .serve import serve
+    from svdgan.serve import serve
 
     serve(args.config, args.host, args.port, args.token, args.storage)
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
-    from .demo import run_demo
+    from svdgan.demo import run_demo
 
     run_demo(Path(args.out), steps=args.steps)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="svdgan", description="SVD-GAN video anomaly detection: "
-                                     "learn normal footage, score every frame.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _precision_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                   help="auto (default): bfloat16 autocast only where the CPU or GPU runs it natively "
+                        "(AVX512_BF16, AMX), else fp32; emulated bf16 is about 30x slower")
 
+
+def _config_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="YAML file with sections model, loss, train, score")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one config value, e.g. --set train.steps=100 (repeatable)")
+
+
+def _synth_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("synth", help="write a synthetic surveillance dataset with ground truth")
     p.add_argument("out", help="output folder (frame-folder layout)")
     p.add_argument("--seed", type=int, default=0)
@@ -132,27 +142,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-videos", type=int, default=6)
     p.set_defaults(func=_cmd_synth)
 
-    def precision_arg(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
-                       help="auto (default): bfloat16 autocast only where the CPU or GPU runs it natively "
-                            "(AVX512_BF16, AMX), else fp32; emulated bf16 is about 30x slower")
 
-    def config_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", help="YAML file with sections model, loss, train, score")
-        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="override one config value, e.g. --set train.steps=100 (repeatable)")
-
+def _train_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train on the normal (training) videos of a dataset")
     p.add_argument("--data", required=True, help="dataset root, video folder or video file")
     p.add_argument("--out", required=True, help="run folder: checkpoint.pt, losses.csv, previews/")
-    config_args(p)
+    _config_args(p)
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--scene", help="ShanghaiTech: train on one scene only (e.g. 01)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_train)
 
+
+def _evaluate_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="score every test frame and write the report")
-    p.add_argument("--checkpoint", help="trained checkpoint or scoring model (default: weights/ped2.pt)")
+    p.add_argument("--checkpoint", help="trained checkpoint or scoring model (default: the shipped UCSD Ped2 model)")
     p.add_argument("--data", required=True, help="dataset root (test videos and ground truth)")
     p.add_argument("--out", required=True, help="report folder")
     p.add_argument("--normalize", default="video", choices=["video", "train", "none"],
@@ -161,12 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scene", help="ShanghaiTech: evaluate one scene only (e.g. 01)")
     p.add_argument("--mode", default="exact", choices=["exact", "fast"],
                    help="fast: score as `svdgan detect --mode fast` (ConvLSTM state carried over the video)")
-    precision_arg(p)
+    _precision_arg(p)
     p.add_argument("--set", action="append", default=[], metavar="score.KEY=VALUE",
                    help="score option, e.g. --set score.patch=16 (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_evaluate)
 
+
+def _calibrate_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("calibrate", help="normal-score statistics from normal footage; writes a scoring model")
     p.add_argument("--checkpoint", required=True, help="trained checkpoint")
     p.add_argument("--data", required=True, help="normal footage: a dataset's training split, a folder or a video")
@@ -178,10 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_calibrate)
 
+
+def _detect_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("detect", help="score live sources frame by frame and raise alerts")
     p.add_argument("sources", nargs="+", metavar="SOURCE",
                    help="video file, frame folder, camera index (0) or stream URL (rtsp://, http://)")
-    p.add_argument("--checkpoint", help="trained checkpoint or scoring model (default: weights/ped2.pt)")
+    p.add_argument("--checkpoint", help="trained checkpoint or scoring model (default: the shipped UCSD Ped2 model)")
     p.add_argument("--mode", default="exact", choices=["exact", "fast"],
                    help="exact: ConvLSTM over the last T frames (= evaluate); fast: carry its state")
     p.add_argument("--threshold", type=float,
@@ -192,15 +200,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-frames", type=int, help="stop after this many frames in all")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--backend", default="torch", choices=["torch", "onnxruntime"])
-    precision_arg(p)
+    _precision_arg(p)
     p.add_argument("--onnx", help="model from `svdgan export` for --backend onnxruntime (default: export now)")
     p.set_defaults(func=_cmd_detect)
 
+
+def _export_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export the scoring generator to ONNX (one file, dynamic batch)")
-    p.add_argument("--checkpoint", help="trained checkpoint or scoring model (default: weights/ped2.pt)")
+    p.add_argument("--checkpoint", help="trained checkpoint or scoring model (default: the shipped UCSD Ped2 model)")
     p.add_argument("--onnx", required=True, help="output .onnx file")
     p.set_defaults(func=_cmd_export)
 
+
+def _benchmark_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("benchmark", help="frames per second and latency: windowed, exact and fast scoring")
     p.add_argument("--checkpoint", help="model to time (default: the paper's architecture, random weights)")
     p.add_argument("--size", type=int, help="frame size of the paper's architecture (default 128)")
@@ -209,10 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="capacity: time fast mode with 1..N streams scored together (0: skip)")
     p.add_argument("--memory-frames", type=int, default=0,
                    help="also stream this many frames and report resident memory (docs: 100000)")
-    precision_arg(p)
+    _precision_arg(p)
     p.add_argument("--json", help="write the figures here (e.g. benchmarks/results/realtime.json)")
     p.set_defaults(func=_cmd_benchmark)
 
+
+def _metrics_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("metrics", help="AUC and EER of per-frame scores made elsewhere")
     p.add_argument("--scores", required=True, help="a scores.csv, or a folder of one CSV per video")
     p.add_argument("--ground-truth", required=True, help=".mat (cell gt) or UCSD-style .m file")
@@ -222,11 +236,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto: the authors' files (unnamed index column) hold regularity scores")
     p.set_defaults(func=_cmd_metrics)
 
+
+def _info_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("info", help="parameter counts and FLOPs per frame")
-    config_args(p)
+    _config_args(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_info)
 
+
+def _serve_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="live pages, event review, HTTP API and MQTT for several cameras")
     p.add_argument("--config", help="serve.yaml: cameras, storage, retention, MQTT (default: a synthetic camera)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (beyond loopback, a token is required)")
@@ -235,10 +253,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--storage", help="folder for events.db and the media (overrides the config)")
     p.set_defaults(func=_cmd_serve)
 
+
+def _demo_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="synthesise a scene, train, evaluate and write the report")
     p.add_argument("--out", default="demo_out", help="folder for the data, the run and the report")
     p.add_argument("--steps", type=int, default=None, help="training steps (default: the demo's)")
     p.set_defaults(func=_cmd_demo)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="svdgan", description="SVD-GAN video anomaly detection: "
+                                     "learn normal footage, score every frame.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add_command in (_synth_parser, _train_parser, _evaluate_parser, _calibrate_parser, _detect_parser,
+                        _export_parser, _benchmark_parser, _metrics_parser, _info_parser, _serve_parser, _demo_parser):
+        add_command(sub)
     return parser
 
 

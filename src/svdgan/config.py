@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from .errors import UserError
+from svdgan.errors import UserError
 
 
 @dataclass

@@ -6,11 +6,11 @@ import json
 import time
 from pathlib import Path
 
-from .config import Config, ModelConfig, TrainConfig
-from .errors import UserError
-from .evaluation import evaluate_checkpoint
-from .synth import SynthConfig, write_synthetic
-from .training import train
+from svdgan.config import Config, ModelConfig, TrainConfig
+from svdgan.data.synth import SynthConfig, write_synthetic
+from svdgan.errors import UserError
+from svdgan.evaluation.report import evaluate_checkpoint
+from svdgan.training.loop import train
 
 
 def demo_config(steps: int | None = None) -> Config:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .frames import VideoRef, image_files, resize
+from svdgan.data.frames import VideoRef, image_files, resize
 
 
 def _fingerprint(video: VideoRef, size: int, channels: int) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .frames import to_model_range
+from svdgan.data.frames import to_model_range
 
 
 class ClipSampler:

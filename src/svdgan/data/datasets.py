@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import UserError
-from .frames import VIDEO_EXTENSIONS, VideoRef, image_files, natural_key
-from .groundtruth import Ranges, read_frame_mask, read_ground_truth
-from .masks import PixelMasks
+from svdgan.data.frames import VIDEO_EXTENSIONS, VideoRef, image_files, natural_key
+from svdgan.data.groundtruth import Ranges, read_frame_mask, read_ground_truth
+from svdgan.data.masks import PixelMasks
+from svdgan.errors import UserError
 
 FrameTruth = Ranges | np.ndarray | PixelMasks  # see groundtruth.frame_labels
 

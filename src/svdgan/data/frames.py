@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import torch
 
-from ..errors import UserError
+from svdgan.errors import UserError
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"}
 VIDEO_EXTENSIONS = {".avi", ".mp4", ".mov", ".mkv", ".mpg", ".mpeg", ".m4v"}

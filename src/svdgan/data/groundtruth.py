@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import UserError
-from .masks import PixelMasks
+from svdgan.data.masks import PixelMasks
+from svdgan.errors import UserError
 
 Ranges = list[tuple[int, int]]  # 1-based, inclusive
 

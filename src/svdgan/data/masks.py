@@ -13,8 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import UserError
-from .frames import image_files
+from svdgan.data.frames import image_files
+from svdgan.errors import UserError
 
 
 @dataclass(frozen=True)

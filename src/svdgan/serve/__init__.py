@@ -11,8 +11,8 @@ import socket
 import sys
 from pathlib import Path
 
-from ..errors import UserError
-from .config import ServeConfig, demo_config, load_serve_config
+from svdgan.errors import UserError
+from svdgan.serve.config import ServeConfig, demo_config, load_serve_config
 
 
 def is_loopback(host: str) -> bool:
@@ -48,11 +48,11 @@ def serve(config_path: str | None = None, host: str = "127.0.0.1", port: int = 8
         except OSError as exc:
             raise UserError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
-    from ..checkpoint import default_checkpoint
-    from ..events import EventStore
-    from ..sources import open_source
-    from .engine import Engine
-    from .web import create_app
+    from svdgan.model.checkpoint import default_checkpoint
+    from svdgan.serve.engine import Engine
+    from svdgan.serve.events import EventStore
+    from svdgan.serve.web import create_app
+    from svdgan.sources.video import open_source
 
     for cam in config.cameras:  # bad sources or model paths end here, before anything is written
         open_source(cam.source)
@@ -63,7 +63,7 @@ def serve(config_path: str | None = None, host: str = "127.0.0.1", port: int = 8
     store = EventStore(Path(config.storage))
     publisher = None
     if config.mqtt:
-        from .mqtt import MqttPublisher
+        from svdgan.serve.mqtt import MqttPublisher
 
         publisher = MqttPublisher(config.mqtt_host, config.mqtt_port, config.topic_prefix)
     engine = Engine(config, store, publisher)

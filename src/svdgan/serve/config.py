@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import read_yaml_mapping
-from ..errors import UserError
+from svdgan.config import read_yaml_mapping
+from svdgan.errors import UserError
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # camera names appear in URLs and MQTT topics
 

@@ -18,18 +18,22 @@ import cv2
 import numpy as np
 import torch
 
-from ..alerts import Alarm, latency_summary
-from ..checkpoint import default_checkpoint, load_generator
-from ..data.frames import resize, to_model_range
-from ..detect import SourceReader, next_frames
-from ..errors import UserError
-from ..events import EventStore
-from ..motion import MotionMemory, SourceScores, calibrate_scores, load_memory, to_grey
-from ..overlay import heat_map
-from ..recorder import Recorded, Recorder, snapshot
-from ..sources import Source, SynthSource, open_source
-from ..stream import StreamScorer
-from .config import CameraConfig, ServeConfig
+from svdgan.data.frames import resize
+from svdgan.errors import UserError
+from svdgan.live.alerts import latency_summary
+from svdgan.live.overlay import heat_map
+from svdgan.live.pipeline import LiveModel, LivePipeline, ScoredFrame
+from svdgan.memory.bank import MotionMemory
+from svdgan.memory.flow import to_grey
+from svdgan.model.checkpoint import default_checkpoint
+from svdgan.scoring.fusion import calibrate_scores
+from svdgan.scoring.stream import StreamScorer
+from svdgan.serve.config import CameraConfig, ServeConfig
+from svdgan.serve.events import EventStore
+from svdgan.serve.recorder import Recorded, Recorder, snapshot
+from svdgan.sources.reader import SourceReader, next_frames
+from svdgan.sources.synthetic import SynthSource
+from svdgan.sources.video import Frame, Source, open_source
 
 RETENTION_EVERY_S = 30.0
 Publish = Callable[[str, str, dict[str, Any]], None]  # (camera, kind: new/update/end, payload)
@@ -39,13 +43,9 @@ Publish = Callable[[str, str, dict[str, Any]], None]  # (camera, kind: new/updat
 class Camera:
     config: CameraConfig
     source: Source
-    scorer: StreamScorer
-    stream: int
-    alarm: Alarm
+    pipeline: LivePipeline  # its model's, shared with the other cameras of that model (one batch)
+    stream: int  # its stream in that pipeline
     recorder: Recorder
-    model_size: int
-    channels: int
-    scoring: SourceScores  # its frames' scores: the generator's, fused with the model's memory of motion
     scores: deque = field(default_factory=lambda: deque(maxlen=2000))  # (unix time, score)
     latencies: deque = field(default_factory=lambda: deque(maxlen=500))
     frames: int = 0
@@ -84,10 +84,10 @@ def _ignore_mask(boxes: list[tuple[float, float, float, float]], size: int) -> t
     return keep
 
 
-def _calibrate_synthetic(source: SynthSource, generator: Any, config: Any,
-                         memory: MotionMemory | None) -> tuple[dict[str, float], MotionMemory | None]:
+def _calibrate_synthetic(source: SynthSource, model: LiveModel) -> tuple[dict[str, float], MotionMemory | None]:
     """Normal-score statistics (and motion memory, if the model has one) of a synthetic camera's
     own normal clips: its per-camera calibration."""
+    config = model.config
     normal, greys = [], []
     for frames, odd in source.clips():
         if not odd:
@@ -96,8 +96,8 @@ def _calibrate_synthetic(source: SynthSource, generator: Any, config: Any,
         if len(normal) == 2:
             break
     config = copy.deepcopy(config)
-    config.memory.enabled = memory is not None
-    return calibrate_scores(generator, normal, greys, config)
+    config.memory.enabled = model.memory is not None
+    return calibrate_scores(model.generator, normal, greys, config)
 
 
 class Engine:
@@ -109,42 +109,38 @@ class Engine:
         self.config, self.store, self.publish = config, store, publish
         self._given = sources or {}
         self.cameras: dict[str, Camera] = {}
-        self._scorers: dict[str, tuple[StreamScorer, dict | None, MotionMemory | None]] = {}
+        self._pipelines: dict[str, LivePipeline] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_retention = 0.0
         self.error: str | None = None
-        for index, cam in enumerate(config.cameras):
-            self.cameras[cam.name] = self._camera(cam, index)
+        for cam in config.cameras:
+            self.cameras[cam.name] = self._camera(cam)
 
-    def _model(self, checkpoint: str | None) -> tuple[StreamScorer, dict | None, MotionMemory | None]:
-        """One scorer per model file, shared by its cameras (their frames are scored as one batch),
-        the model's normal-score statistics and its memory of normal motion."""
+    def _pipeline(self, checkpoint: str | None) -> LivePipeline:
+        """One pipeline per model file, shared by its cameras (their frames are scored as one batch)."""
         path = str(default_checkpoint(checkpoint))
-        if path not in self._scorers:
-            generator, config, payload = load_generator(path)
-            self._scorers[path] = (StreamScorer(generator, config, self.config.mode), payload.get("score_stats"),
-                                   load_memory(payload, config))
-        return self._scorers[path]
+        if path not in self._pipelines:
+            model = LiveModel.load(path)
+            self._pipelines[path] = LivePipeline(model, StreamScorer(model.generator, model.config, self.config.mode))
+        return self._pipelines[path]
 
-    def _camera(self, cam: CameraConfig, index: int) -> Camera:
-        scorer, stats, memory = self._model(cam.checkpoint or self.config.checkpoint)
+    def _camera(self, cam: CameraConfig) -> Camera:
+        pipeline = self._pipeline(cam.checkpoint or self.config.checkpoint)
         source = self._given.get(cam.name) or open_source(cam.source)
+        calibrated: dict[str, Any] = {}
         if isinstance(source, SynthSource):
             source.fps = cam.fps
             source.name = cam.name
-            stats, memory = _calibrate_synthetic(source, scorer.generator, scorer.config, memory)
-        if not stats:
-            raise UserError(f"camera {cam.name}: its model has no normal-score statistics (run svdgan calibrate)")
-        size = scorer.config.model.size
-        keep = _ignore_mask(cam.ignore, size)
-        scorer.set_ignore(index, keep)
-        scoring = SourceScores(memory, stats, scorer.config.score.smooth, cam.name)
-        scoring.set_ignore(keep)
+            calibrated = dict(zip(("stats", "memory"), _calibrate_synthetic(source, pipeline.model)))
+        keep = _ignore_mask(cam.ignore, pipeline.model.config.model.size)
+        try:
+            stream = pipeline.add_source(cam.name, cam.threshold, cam.min_frames, keep, **calibrated)
+        except UserError as exc:
+            raise UserError(f"camera {cam.name}: {exc}") from None
         fps = source.fps or cam.fps
         recorder = Recorder(int(self.config.pre_seconds * fps), int(self.config.post_seconds * fps), fps)
-        return Camera(cam, source, scorer, index, Alarm(cam.threshold, cam.min_frames), recorder, size,
-                      scorer.config.model.channels, scoring)
+        return Camera(cam, source, pipeline, stream, recorder)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="svdgan-scoring", daemon=True)
@@ -185,45 +181,41 @@ class Engine:
             for reader in readers:
                 reader.stop.set()
 
-    def _score(self, batch: list[tuple[Camera, Any, float]]) -> None:
-        by_scorer: dict[int, list[tuple[Camera, Any, float]]] = {}
+    def _score(self, batch: list[tuple[Camera, Frame, float]]) -> None:
+        by_pipeline: dict[int, list[tuple[Camera, Frame, float]]] = {}
         for item in batch:
-            by_scorer.setdefault(id(item[0].scorer), []).append(item)
-        for items in by_scorer.values():
-            scorer, first = items[0][0].scorer, items[0][0]
-            x = to_model_range(np.stack([resize(f.image, first.model_size, first.channels) for _, f, _ in items]))
-            result = scorer.push(x, [cam.stream for cam, _, _ in items])
+            by_pipeline.setdefault(id(item[0].pipeline), []).append(item)
+        for items in by_pipeline.values():
+            scored = items[0][0].pipeline.score([(cam.stream, frame) for cam, frame, _ in items])
             done, now = time.perf_counter(), time.time()
-            for j, (cam, frame, arrived) in enumerate(items):
-                score = cam.scoring.score(result.scores[j], frame.image)
-                errors = result.errors[j, 0].float().numpy()
+            for (cam, _, arrived), result in zip(items, scored):
                 cam.latencies.append(done - arrived)
-                self._frame(cam, frame, score, errors, now)
+                self._frame(cam, result, now)
 
-    def _frame(self, cam: Camera, frame: Any, score: float, errors: np.ndarray, now: float) -> None:
+    def _frame(self, cam: Camera, result: ScoredFrame, now: float) -> None:
+        score = result.score
         cam.frames += 1
         cam.frame_times.append(time.monotonic())
         cam.scores.append((now, score))
-        item = Recorded(frame.image, errors, score)
+        item = Recorded(result.image, result.error_map, score)
         self._attach_clip(cam.recorder.push(item))
-        anomalous = cam.alarm.update(score)
-        if anomalous and cam.event_id is None:
-            event = self.store.open(cam.config.name, now, score, frame.index)
+        if result.anomalous and cam.event_id is None:
+            event = self.store.open(cam.config.name, now, score, result.frame)
             cam.event_id, cam.peak, cam.peak_score, cam.last_update = event.id, item, score, now
             cam.event_start = now
             self._snapshot(cam)
             self._attach_clip(cam.recorder.start_clip(self.store.media / f"event_{event.id}.webm", event.id))
             self._publish(cam, "new", {"id": event.id, "start": now, "score": score})
-        elif anomalous:
+        elif result.anomalous:
             if score > cam.peak_score:
                 cam.peak, cam.peak_score = item, score
-                self.store.update_peak(cam.event_id, score, frame.index)
+                self.store.update_peak(cam.event_id, score, result.frame)
                 if now - cam.last_update >= 1.0:  # at most one update message a second
                     cam.last_update = now
                     self._publish(cam, "update", {"id": cam.event_id, "peak_score": score})
         elif cam.event_id is not None:
             self._end_event(cam, now)
-        cam.jpeg = self._live_jpeg(frame.image, errors)
+        cam.jpeg = self._live_jpeg(result.image, result.error_map)
         cam.jpeg_version += 1
 
     def _end_event(self, cam: Camera, now: float) -> None:

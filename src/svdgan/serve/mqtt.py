@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..errors import UserError
+from svdgan.errors import UserError
 
 
 class MqttPublisher:

@@ -1,0 +1,213 @@
+"""A synthetic surveillance scene in the frame-folder layout, with frame-level ground truth.
+
+A fixed camera looks at a lawn crossed by a horizontal walkway. Normal videos show people
+walking along the walkway, in either direction, at walking speed. Each test video also holds
+one anomalous event: a cyclist (fast, another shape), a cart (large, another colour), or a
+person walking across the lawn (off the walkway, perpendicular to the flow). The labels are
+the frames in which the anomalous object is visible. Everything follows from the seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from svdgan.data.groundtruth import write_ground_truth
+
+ANOMALY_KINDS = ("cyclist", "cart", "lawn_walker")
+_SHIFT = 4  # cv2 fixed-point bits, for sub-pixel positions
+_ONE = 1 << _SHIFT
+
+
+@dataclass
+class SynthConfig:
+    width: int = 96
+    height: int = 72
+    train_videos: int = 8
+    test_videos: int = 6
+    frames: int = 80
+    seed: int = 0
+    noise: float = 2.0  # sensor noise, grey levels
+
+
+@dataclass
+class Mover:
+    kind: str
+    x: float
+    y: float
+    vx: float
+    vy: float
+    color: tuple[int, int, int]
+    phase: float = 0.0
+
+    def step(self) -> None:
+        self.x += self.vx
+        self.y += self.vy
+        self.phase += abs(self.vx) + abs(self.vy)
+
+
+def _pt(x: float, y: float) -> tuple[int, int]:
+    return int(round(x * _ONE)), int(round(y * _ONE))
+
+
+def draw_background(cfg: SynthConfig, rng: np.random.Generator) -> tuple[np.ndarray, float, float]:
+    """Textured lawn with a paved walkway; returns the image and the walkway's top and bottom rows."""
+    h, w = cfg.height, cfg.width
+    coarse = rng.normal(0, 1, (h // 8 + 2, w // 8 + 2)).astype(np.float32)
+    texture = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)
+    fine = rng.normal(0, 1, (h, w)).astype(np.float32)
+    lawn = np.stack([70 + 8 * texture + 4 * fine, 110 + 12 * texture + 5 * fine, 60 + 6 * texture], axis=-1)
+    top, bottom = 0.38 * h, 0.72 * h
+    image = lawn
+    rows = slice(int(top), int(bottom))
+    paving = 165 + 6 * fine[rows] + 3 * texture[rows]
+    paving[:, ::max(w // 12, 2)] -= 25  # joints between paving slabs
+    image[rows] = np.stack([paving, paving, paving * 0.96], axis=-1)
+    return np.clip(image, 0, 255), top, bottom
+
+
+def _draw_person(img: np.ndarray, m: Mover, size: float) -> None:
+    body_w, body_h = 0.32 * size, 0.45 * size
+    head_r = 0.13 * size
+    cx, top = m.x, m.y - size / 2
+    cv2.circle(img, _pt(cx, top + head_r), int(head_r * _ONE), (205, 170, 140), -1, cv2.LINE_AA, _SHIFT)
+    body_top = top + 2 * head_r
+    cv2.rectangle(img, _pt(cx - body_w / 2, body_top), _pt(cx + body_w / 2, body_top + body_h),
+                  m.color, -1, cv2.LINE_AA, _SHIFT)
+    swing = 0.18 * size * np.sin(m.phase * 0.9)  # legs alternate with the distance walked
+    hip = body_top + body_h
+    for sign in (-1, 1):
+        cv2.line(img, _pt(cx, hip), _pt(cx + sign * swing, top + size), (50, 50, 70),
+                 max(1, int(0.1 * size)), cv2.LINE_AA, _SHIFT)
+
+
+def _draw_cyclist(img: np.ndarray, m: Mover, size: float) -> None:
+    r = 0.2 * size
+    y_wheel = m.y + size / 2 - r
+    for dx in (-0.38 * size, 0.38 * size):
+        cv2.circle(img, _pt(m.x + dx, y_wheel), int(r * _ONE), (30, 30, 30), max(1, int(0.06 * size)),
+                   cv2.LINE_AA, _SHIFT)
+    cv2.line(img, _pt(m.x - 0.38 * size, y_wheel), _pt(m.x + 0.38 * size, y_wheel), (200, 30, 30),
+             max(1, int(0.08 * size)), cv2.LINE_AA, _SHIFT)
+    rider = Mover("person", m.x, m.y - 0.25 * size, 0, 0, m.color)
+    _draw_person(img, rider, 0.75 * size)
+
+
+def _draw_cart(img: np.ndarray, m: Mover, size: float) -> None:
+    w, h = 1.3 * size, 0.75 * size
+    cv2.rectangle(img, _pt(m.x - w / 2, m.y - h / 2), _pt(m.x + w / 2, m.y + h / 2), m.color, -1,
+                  cv2.LINE_AA, _SHIFT)
+    cv2.rectangle(img, _pt(m.x - w / 2, m.y - h / 2), _pt(m.x + w / 2, m.y + h / 2), (40, 40, 40), 1,
+                  cv2.LINE_AA, _SHIFT)
+    for dx in (-0.35 * w, 0.35 * w):
+        cv2.circle(img, _pt(m.x + dx, m.y + h / 2), int(0.12 * size * _ONE), (20, 20, 20), -1,
+                   cv2.LINE_AA, _SHIFT)
+
+
+def _draw(img: np.ndarray, m: Mover, size: float) -> None:
+    {"person": _draw_person, "lawn_walker": _draw_person, "cyclist": _draw_cyclist,
+     "cart": _draw_cart}[m.kind](img, m, size)
+
+
+def _visible(m: Mover, size: float, cfg: SynthConfig) -> bool:
+    return -size < m.x < cfg.width + size and -size < m.y < cfg.height + size
+
+
+def _pedestrian(rng: np.random.Generator, cfg: SynthConfig, top: float, bottom: float, size: float,
+                x: float | None = None) -> Mover:
+    direction = rng.choice([-1.0, 1.0])
+    if x is None:
+        x = -size / 2 if direction > 0 else cfg.width + size / 2
+    y = rng.uniform(top + 0.1 * size, bottom - 0.45 * size)  # feet stay on the walkway
+    speed = rng.uniform(0.04, 0.06) * size  # a person walks about 5% of their height per frame
+    shade = rng.integers(30, 110, 3)
+    return Mover("person", x, y, direction * speed, 0.0, (int(shade[0]), int(shade[1]), int(shade[2])),
+                 rng.uniform(0, 6))
+
+
+def _anomaly(kind: str, rng: np.random.Generator, cfg: SynthConfig, top: float, bottom: float,
+             size: float) -> Mover:
+    direction = rng.choice([-1.0, 1.0])
+    x = -size if direction > 0 else cfg.width + size
+    y = rng.uniform(top + 0.2 * size, bottom - 0.45 * size)
+    if kind == "cyclist":
+        return Mover(kind, x, y, direction * 0.2 * size, 0.0, (40, 60, 150))
+    if kind == "cart":
+        return Mover(kind, x, y, direction * 0.05 * size, 0.0, (230, 190, 30))
+    # lawn walker: crosses the lawn top to bottom (or back), away from the walkway's flow
+    lawn_x = rng.uniform(0.15, 0.85) * cfg.width
+    going_down = rng.random() < 0.5
+    y0 = -size / 2 if going_down else cfg.height + size / 2
+    return Mover(kind, lawn_x, y0, 0.0, (1 if going_down else -1) * 0.05 * size, (90, 40, 40))
+
+
+def render_video(cfg: SynthConfig, rng: np.random.Generator, background: np.ndarray, top: float,
+                 bottom: float, anomaly: str | None) -> tuple[list[np.ndarray], list[int]]:
+    """Frames (RGB uint8) and the 1-based indices of frames showing the anomaly."""
+    size = 0.2 * cfg.height
+    people = [_pedestrian(rng, cfg, top, bottom, size, x=rng.uniform(0, cfg.width))
+              for _ in range(rng.integers(1, 3))]
+    odd = None
+    odd_start = int(rng.integers(cfg.frames // 5, cfg.frames // 2)) if anomaly else -1
+    frames, labels = [], []
+    for t in range(cfg.frames):
+        if rng.random() < 0.06 and len(people) < 4:
+            people.append(_pedestrian(rng, cfg, top, bottom, size))
+        if t == odd_start:
+            odd = _anomaly(anomaly, rng, cfg, top, bottom, size)
+        img = background.copy()
+        for m in sorted(people + ([odd] if odd else []), key=lambda m: m.y):  # far ones first
+            _draw(img, m, size)
+        img = img + rng.normal(0, cfg.noise, img.shape)
+        frames.append(np.clip(img, 0, 255).astype(np.uint8))
+        if odd is not None and _visible(odd, 0.5 * size, cfg) and _on_screen(odd, size, cfg):
+            labels.append(t + 1)
+        for m in people + ([odd] if odd else []):
+            m.step()
+        people = [m for m in people if _visible(m, size, cfg)]
+    return frames, labels
+
+
+def _on_screen(m: Mover, size: float, cfg: SynthConfig) -> bool:
+    """Whether any part of the object is inside the frame."""
+    half = 0.7 * size
+    return m.x + half > 0 and m.x - half < cfg.width and m.y + half > 0 and m.y - half < cfg.height
+
+
+def _write_frames(folder: Path, frames: list[np.ndarray]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, frame in enumerate(frames):
+        cv2.imwrite(str(folder / f"{i:03d}.png"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+
+
+def _ranges(frames: list[int]) -> list[tuple[int, int]]:
+    ranges: list[tuple[int, int]] = []
+    for f in frames:
+        if ranges and f == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], f)
+        else:
+            ranges.append((f, f))
+    return ranges
+
+
+def write_synthetic(out: str | Path, cfg: SynthConfig | None = None) -> Path:
+    """Write training/frames, testing/frames, synth.m and synth.mat under `out`."""
+    cfg = cfg or SynthConfig()
+    out = Path(out)
+    scene_rng = np.random.default_rng([cfg.seed, 0])
+    background, top, bottom = draw_background(cfg, scene_rng)
+    for v in range(cfg.train_videos):
+        frames, _ = render_video(cfg, np.random.default_rng([cfg.seed, 1, v]), background, top, bottom, None)
+        _write_frames(out / "training" / "frames" / f"{v + 1:02d}", frames)
+    truth = []
+    for v in range(cfg.test_videos):
+        kind = ANOMALY_KINDS[v % len(ANOMALY_KINDS)]
+        frames, labels = render_video(cfg, np.random.default_rng([cfg.seed, 2, v]), background, top,
+                                      bottom, kind)
+        _write_frames(out / "testing" / "frames" / f"{v + 1:02d}", frames)
+        truth.append(_ranges(labels))
+    write_ground_truth(truth, out / "synth.m", out / "synth.mat")
+    return out

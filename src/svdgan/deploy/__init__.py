@@ -1,0 +1,1 @@
+"""Deployment: ONNX export with a parity check, and the onnxruntime streaming scorer."""

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, the report of `svdgan evaluate`, other protocols, baselines, plots, speed."""

@@ -1,0 +1,1 @@
+"""The live pipeline: frames of many sources scored as they arrive, alarms, annotated video, `svdgan detect`."""

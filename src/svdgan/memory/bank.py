@@ -1,0 +1,158 @@
+"""The memory of normal motion: the cells of normal frames, and a frame's distance to them.
+
+A frame's motion score is its worst cell's distance to the nearest normal cell at the same or a
+neighbouring position (nearest neighbours, as PatchCore, with position): a cyclist at walking
+pace in a crowd still moves unlike anything that moved *there* before. It holds the statistics
+that fuse its score with the generator's and is stored in the checkpoint.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy.spatial import cKDTree
+
+from svdgan.config import Config, MemoryConfig
+from svdgan.errors import UserError
+from svdgan.memory.flow import N_FEATURES, FlowCells, to_grey, video_cells, working_size
+from svdgan.scoring.normalise import causal_smooth
+
+
+def _with_neighbours(cells: torch.Tensor) -> torch.Tensor:
+    """(M, D, gh, gw) -> (gh*gw, 9M, D): for each position, the cells at it and its 8 neighbours."""
+    m, d, gh, gw = cells.shape
+    padded = F.pad(cells, (1, 1, 1, 1), mode="replicate")
+    shifted = torch.stack([padded[:, :, y:y + gh, x:x + gw] for y in range(3) for x in range(3)], 1)
+    return shifted.permute(3, 4, 0, 1, 2).reshape(gh * gw, m * 9, d)
+
+
+@contextmanager
+def denormals_kept() -> Iterator[None]:
+    """scipy's k-d tree crashes (segmentation fault) while denormals are flushed to zero, which
+    StreamScorer turns on for torch's speed: off here, back on after."""
+    flushed = torch.tensor([1e-40]).mul(1.0).item() == 0.0
+    if flushed:
+        torch.set_flush_denormal(False)
+    try:
+        yield
+    finally:
+        if flushed:
+            torch.set_flush_denormal(True)
+
+
+class MotionMemory:
+    """Normal cells and the statistics that fuse the motion score with the generator's."""
+
+    def __init__(self, bank: torch.Tensor, config: MemoryConfig, frame_size: tuple[int, int],
+                 stats: dict[str, dict[str, float]] | None = None):
+        self.bank = bank.float()  # (M, D, gh, gw)
+        self.config = config
+        self.frame_size = tuple(frame_size)  # (h, w) of the grey frames it was fitted on
+        self.stats = stats or {}  # {"generator": {mean, std}, "motion": {mean, std}, "generator_scores"}
+        self._trees: list[cKDTree] | None = None  # per position: its normal cells and its neighbours'
+
+    def _nearest(self, queries: np.ndarray) -> np.ndarray:
+        """(G, N, D) queries per position -> (G, N) distance to the nearest normal cell there (exact,
+        with one k-d tree per position, cheaper than a brute-force search)."""
+        with denormals_kept():
+            if self._trees is None:  # repeated cells (still places) are kept once: the nearest is the same
+                self._trees = [cKDTree(np.unique(points.astype(np.float64), axis=0))
+                               for points in _with_neighbours(self.bank).numpy()]
+            return np.stack([tree.query(q, k=1)[0] for tree, q in zip(self._trees, queries)])
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        return tuple(self.bank.shape[-2:])
+
+    def fits(self, shape: tuple[int, ...]) -> bool:
+        """Whether frames of `shape` (H, W, ...) give the memory's grid of cells."""
+        h, w = working_size(shape, self.config.height)
+        return (h // self.config.cell, w // self.config.cell) == self.grid
+
+    @property
+    def generator_stats(self) -> dict[str, Any]:
+        """Normal-score statistics of the generator alone, for footage the memory does not fit."""
+        if "generator_scores" not in self.stats:
+            raise UserError("the motion memory does not fit this footage: run `svdgan calibrate` on its normal footage")
+        return self.stats["generator_scores"]
+
+    def distances(self, cells: torch.Tensor, keep: torch.Tensor | None = None) -> np.ndarray:
+        """(N, D, gh, gw) -> (N,) each frame's worst cell distance to the nearest normal cell.
+        keep (gh, gw): 1 where a cell counts (ignored regions are 0)."""
+        if tuple(cells.shape[-2:]) != self.grid:
+            h, w = self.frame_size
+            raise UserError(f"the motion memory was fitted on frames of aspect {w}x{h}, these give another "
+                            "grid: run `svdgan calibrate` on this camera's normal footage")
+        n, d, gh, gw = cells.shape
+        nearest = self._nearest(cells.float().permute(2, 3, 0, 1).reshape(gh * gw, n, d).numpy())  # (G, N)
+        if keep is not None:
+            nearest = nearest * keep.reshape(-1, 1).numpy()
+        return nearest.max(0).astype(np.float64)
+
+    def video_scores(self, greys: np.ndarray, smooth: int) -> np.ndarray:
+        """Smoothed motion scores of a whole video of grey frames."""
+        return causal_smooth(self.distances(video_cells(greys, self.config.cell)), smooth)
+
+    def fuse(self, generator: np.ndarray, motion: np.ndarray) -> np.ndarray:
+        """Generator + weight x motion, each in standard deviations of its normal scores."""
+        g, m = self.stats["generator"], self.stats["motion"]
+        return ((generator - g["mean"]) / max(g["std"], 1e-12)
+                + self.config.weight * (motion - m["mean"]) / max(m["std"], 1e-12))
+
+    def stream(self, smooth: int) -> MotionStream:
+        return MotionStream(self, smooth)
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"bank": self.bank.half(), "frame_size": list(self.frame_size), "stats": self.stats,
+                "config": {"height": self.config.height, "cell": self.config.cell, "weight": self.config.weight}}
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any] | None, config: MemoryConfig) -> MotionMemory | None:
+        if not payload:
+            return None
+        try:
+            saved = MemoryConfig(enabled=True, **payload["config"])
+            saved.every, saved.max_frames = config.every, config.max_frames
+            memory = cls(payload["bank"], saved, payload["frame_size"], payload["stats"])
+        except (KeyError, TypeError, RuntimeError) as exc:
+            raise UserError(f"the checkpoint's motion memory is malformed: {exc}") from None
+        if memory.bank.ndim != 4 or memory.bank.shape[1] != N_FEATURES:
+            raise UserError("the checkpoint's motion memory is malformed: bad bank shape")
+        return memory
+
+
+class MotionStream:
+    """One stream's motion score, a frame at a time: its previous grey frame and recent distances."""
+
+    def __init__(self, memory: MotionMemory, smooth: int):
+        self.memory = memory
+        self.flow = FlowCells(memory.config.cell)
+        self.previous: np.ndarray | None = None
+        self.recent: deque[float] = deque(maxlen=smooth)
+        self.keep: torch.Tensor | None = None
+
+    def set_ignore(self, keep: torch.Tensor | None) -> None:
+        """keep (S, S) at any size, 1 where scored: cells mostly outside it are not scored."""
+        self.keep = None if keep is None else (
+            F.adaptive_avg_pool2d(keep.float()[None, None], self.memory.grid)[0, 0] >= 0.5).float()
+
+    def push(self, image: np.ndarray) -> float:
+        """The frame as read, (H, W, 3) RGB uint8 -> its smoothed motion score."""
+        grey = to_grey(image, self.memory.config.height)
+        if self.previous is not None and self.previous.shape != grey.shape:
+            self.previous = None  # the source changed size: start over
+        cells = self.flow(self.previous, grey)
+        self.previous = grey
+        self.recent.append(float(self.memory.distances(cells[None], self.keep)[0]))
+        return sum(self.recent) / len(self.recent)
+
+
+def load_memory(payload: dict[str, Any], config: Config) -> MotionMemory | None:
+    """The checkpoint's motion memory, or None when it has none."""
+    return MotionMemory.from_payload(payload.get("motion"), config.memory)

@@ -1,0 +1,1 @@
+"""Video sources behind one interface (files, folders, cameras, streams, a synthetic camera), their reader threads."""

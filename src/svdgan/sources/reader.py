@@ -1,0 +1,74 @@
+"""Reader threads: each source decoded on its own thread into a queue (a live source keeps only
+its newest frame, so a slow model skips frames instead of falling behind; a file loses none),
+and the newest frame of every source that has one, taken together.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Iterator
+
+from svdgan.errors import UserError
+from svdgan.sources.video import Frame, Source
+
+_END = object()
+
+
+class SourceReader(threading.Thread):
+    def __init__(self, source: Source):
+        super().__init__(daemon=True)
+        self.source = source
+        self.queue: queue.Queue = queue.Queue(maxsize=1 if source.live else 8)
+        self.error: str | None = None
+        self.dropped = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        try:
+            for frame in self.source.frames():
+                item = (frame, time.perf_counter())
+                if self.source.live:
+                    while True:  # keep only the newest frame
+                        try:
+                            self.queue.put_nowait(item)
+                            break
+                        except queue.Full:
+                            try:
+                                self.queue.get_nowait()
+                                self.dropped += 1
+                            except queue.Empty:
+                                pass
+                else:
+                    while not self.stop.is_set():
+                        try:
+                            self.queue.put(item, timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+                if self.stop.is_set():
+                    break
+        except UserError as exc:
+            self.error = str(exc)
+        self.queue.put(_END)
+
+
+def next_frames(readers: list[SourceReader]) -> Iterator[list[tuple[int, Frame, float]]]:
+    """The next frame of every source that has one; waits while none has."""
+    active = set(range(len(readers)))
+    while active:
+        batch = []
+        for i in sorted(active):
+            try:
+                item = readers[i].queue.get_nowait()
+            except queue.Empty:
+                continue
+            if item is _END:
+                active.discard(i)
+            else:
+                batch.append((i, *item))
+        if batch:
+            yield batch
+        elif active:
+            time.sleep(0.001)

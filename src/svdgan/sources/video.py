@@ -1,0 +1,149 @@
+"""Video sources behind one small interface: `frames()` yields numbered, timed RGB frames.
+
+    video file    path/to/clip.mp4      ends when the file ends (or breaks)
+    frame folder  path/to/frames/       its images in natural order
+    camera        0, 1, ...             live; reopened with back-off when it drops
+    stream URL    rtsp://..., http://.. live; reopened with back-off when it drops
+    synthetic     synthetic:SEED        live; the demo scene with an anomaly now and then
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from svdgan.data.frames import VIDEO_EXTENSIONS, image_files, read_image, to_rgb
+from svdgan.errors import UserError
+
+
+@dataclass
+class Frame:
+    index: int  # 0-based position in the stream
+    time: float  # seconds: position in the file (index / fps), or since the live source was opened
+    image: np.ndarray  # (H, W, 3) uint8 RGB
+
+
+class Source:
+    """A named, possibly live, sequence of frames."""
+
+    name: str
+    live: bool = False
+    fps: float | None = None
+
+    def frames(self) -> Iterator[Frame]:
+        raise NotImplementedError
+
+
+class FolderSource(Source):
+    def __init__(self, folder: Path):
+        self.name, self.files = str(folder), image_files(folder)
+        if not self.files:
+            raise UserError(f"frame folder {folder} holds no images")
+
+    def frames(self) -> Iterator[Frame]:
+        for i, file in enumerate(self.files):
+            yield Frame(i, float(i), read_image(file))
+
+
+def _log(message: str) -> None:
+    print(f"svdgan: {message}", file=sys.stderr, flush=True)
+
+
+class CaptureSource(Source):
+    """An OpenCV capture: a video file, a camera or a URL.
+
+    A live source that stops delivering frames is reopened after 0.5, 1, 2, ... seconds (at most
+    `max_wait`), `retries` times in a row before the run gives up on it; a file that ends or
+    breaks simply ends.
+    """
+
+    def __init__(self, name: str, opener: Callable[[], Any], live: bool, retries: int = 5,
+                 max_wait: float = 8.0, sleep: Callable[[float], None] = time.sleep):
+        self.name, self.opener, self.live = name, opener, live
+        self.retries, self.max_wait, self.sleep = retries, max_wait, sleep
+        self.reconnects = 0
+
+    def _open(self) -> Any:
+        capture = self.opener()
+        if capture is None or not capture.isOpened():
+            if capture is not None:
+                capture.release()
+            return None
+        fps = capture.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if fps and 0 < fps < 1000 else self.fps
+        return capture
+
+    def frames(self) -> Iterator[Frame]:
+        capture = self._open()
+        if capture is None and not self.live:
+            raise UserError(f"cannot open video {self.name}")
+        index, start, failures = 0, time.monotonic(), 0
+        try:
+            while True:
+                ok, image = capture.read() if capture is not None else (False, None)
+                if ok and image is not None and image.size:
+                    failures = 0
+                    stamp = time.monotonic() - start if self.live or not self.fps else index / self.fps
+                    yield Frame(index, stamp, to_rgb(image, self.name))
+                    index += 1
+                    continue
+                if not self.live:
+                    if index == 0:
+                        raise UserError(f"video {self.name} has no readable frames")
+                    _log(f"{self.name}: end of video after {index} frames")
+                    return
+                if capture is not None:
+                    capture.release()
+                    capture = None
+                if failures >= self.retries:
+                    _log(f"{self.name}: no frames after {failures} reconnection attempts; giving up")
+                    return
+                wait = min(0.5 * 2 ** failures, self.max_wait)
+                failures += 1
+                _log(f"{self.name}: source dropped; reconnecting in {wait:g} s (attempt {failures}/{self.retries})")
+                self.sleep(wait)
+                capture = self._open()
+                if capture is not None:
+                    self.reconnects += 1
+        finally:
+            if capture is not None:
+                capture.release()
+
+
+def _capture(target: str | int) -> Callable[[], Any]:
+    def open_it() -> Any:
+        if isinstance(target, str) and "://" in target:
+            return cv2.VideoCapture(target, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 5000,
+                                                           cv2.CAP_PROP_READ_TIMEOUT_MSEC, 5000])
+        return cv2.VideoCapture(target)
+    return open_it
+
+
+def open_source(spec: str) -> Source:
+    """A SOURCE argument of `svdgan detect`: a camera index, a URL, a video file or a frame folder."""
+    if spec.isdigit():
+        return CaptureSource(f"camera {spec}", _capture(int(spec)), live=True)
+    if spec.startswith("synthetic:"):
+        seed = spec.split(":", 1)[1]
+        if not seed.isdigit():
+            raise UserError(f"synthetic source needs an integer seed: {spec}")
+        from svdgan.sources.synthetic import SynthSource
+
+        return SynthSource(spec, int(seed))
+    if "://" in spec:
+        return CaptureSource(spec, _capture(spec), live=True)
+    path = Path(spec)
+    if path.is_dir():
+        return FolderSource(path)
+    if path.is_file():
+        if path.suffix.lower() not in VIDEO_EXTENSIONS:
+            raise UserError(f"not a video file or frame folder: {spec}")
+        return CaptureSource(str(path), _capture(str(path)), live=False)
+    raise UserError(f"source not found: {spec} (a video file, frame folder, camera index or URL)")

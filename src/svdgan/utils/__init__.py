@@ -1,0 +1,1 @@
+"""Small shared helpers: atomic files, the machine's hardware, numeric precision."""
