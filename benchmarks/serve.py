@@ -1,6 +1,7 @@
 """`svdgan serve` under load: N synthetic cameras at a frame rate, fast mode, for a while.
 
     python -m benchmarks.serve [--cameras 8] [--fps 5] [--minutes 10] [--json benchmarks/results/serve_avx2.json]
+    python -m benchmarks.serve --soak [--minutes 30] [--json F]   # through faults: benchmarks/soak.py
 
 Runs the serve engine (scoring, events, clips, snapshots; the HTTP layer only reads its state)
 with the shipped model on N live synthetic cameras (`synthetic:SEED`, each calibrated on its own
@@ -57,7 +58,16 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--checkpoint", help="model (default: the shipped one)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--soak", action="store_true", help="the soak test through faults (4 cameras, 50 clients)")
     args = parser.parse_args()
+    if args.soak:
+        from benchmarks.soak import format_soak, soak
+
+        results = soak(args.minutes)
+        print(format_soak(results))
+        if args.json:
+            write_results(args.json, results)
+        return
     results = run(args.cameras, args.fps, args.minutes, args.checkpoint)
     print(describe(results["hardware"]))
     print(f"{args.cameras} synthetic cameras at {args.fps:g} frames/s, fast mode, {results['seconds']:.0f} s "

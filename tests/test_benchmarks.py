@@ -7,6 +7,7 @@ import pytest
 from benchmarks.ped2 import TABLE_END, TABLE_START, main
 
 from .conftest import TINY
+from .serve.test_serve import camera_model  # noqa: F401 (a fixture)
 
 
 def test_ped2_benchmark_writes_json_table_readme_and_weights(synthetic_dataset, tmp_path, capsys):
@@ -229,3 +230,13 @@ def test_describe_training_names_each_kind_of_machine_and_the_unrecorded_steps()
                                {"steps": [300, 1000], "precision": "fp32", "machine": avx2}])
     assert mixed == "machine not recorded for 300 steps; fp32, no AVX-512, 2 threads for 700 steps"
     assert describe_training(None) == "machine not recorded"
+
+
+def test_the_soak_runs_through_a_drop_and_a_full_disk_and_loses_nothing(camera_model):  # noqa: F811
+    from benchmarks.soak import format_soak, soak
+
+    r = soak(minutes=0.5, cameras=2, fps=5, clients=4, disk_mb=16, fill_mb=2, sample_every_s=5,
+             checkpoint=str(camera_model))
+    assert all(c["frames"] > 20 for c in r["per_camera"]) and r["per_camera"][0]["reconnects"] >= 1
+    assert r["events_lost"] == [] and r["http"]["requests"] > 20 and r["memory"]
+    assert "soak:" in format_soak(r) and "lost" in format_soak(r)

@@ -110,7 +110,10 @@ def _cmd_info(args: argparse.Namespace) -> None:
 def _cmd_serve(args: argparse.Namespace) -> None:
     from svdgan.serve import serve
 
-    serve(args.config, args.host, args.port, args.token, args.storage)
+    if args.token is not None:
+        raise UserError("--token would show the token to every user of this machine (ps): set SVDGAN_TOKEN "
+                        "or pass --token-file")
+    serve(args.config, args.host, args.port, args.token_file, args.storage, args.certfile, args.keyfile)
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
@@ -247,9 +250,14 @@ def _info_parser(sub: argparse._SubParsersAction) -> None:
 def _serve_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="live pages, event review, HTTP API and MQTT for several cameras")
     p.add_argument("--config", help="serve.yaml: cameras, storage, retention, MQTT (default: a synthetic camera)")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (beyond loopback, a token is required)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (beyond loopback, a token is required); its name is an allowed Host")
     p.add_argument("--port", type=int, default=8080)
-    p.add_argument("--token", help="every request must carry it (default: $SVDGAN_TOKEN)")
+    p.add_argument("--token-file", help="a file holding the token every request must carry (default: $SVDGAN_TOKEN; "
+                   "at least 16 bytes)")
+    p.add_argument("--token", help=argparse.SUPPRESS)  # refused with a pointer to the two safe ways
+    p.add_argument("--certfile", help="serve HTTPS with this certificate (PEM), with --keyfile")
+    p.add_argument("--keyfile", help="the certificate's private key (PEM)")
     p.add_argument("--storage", help="folder for events.db and the media (overrides the config)")
     p.set_defaults(func=_cmd_serve)
 

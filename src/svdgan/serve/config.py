@@ -3,9 +3,11 @@
     storage: serve_data              # events.db and media/ (snapshots, clips)
     checkpoint: null                 # default model for every camera (null: the shipped one)
     mode: fast                       # exact or fast streaming
-    retention: {max_age_hours: 168, max_mb: 2000}
-    clip: {pre_seconds: 3, post_seconds: 3}
-    mqtt: {enabled: false, host: 127.0.0.1, port: 1883, topic_prefix: svdgan}
+    retention: {max_age_hours: 168, max_mb: 2000, min_free_mb: 500}  # max_mb: all of storage
+    clip: {pre_seconds: 3, post_seconds: 3, max_seconds: 300}  # an event longer than max_seconds is split
+    mqtt: {enabled: false, host: 127.0.0.1, port: 1883, topic_prefix: svdgan,
+           username: null, password_file: null, tls: false, ca_certs: null}  # password: or $SVDGAN_MQTT_PASSWORD
+    allowed_hosts: [cams.example.org]  # Host names the page may be reached by, besides loopback and --host
     cameras:
       - name: lobby
         source: rtsp://cam/stream    # anything `svdgan detect` reads, or synthetic:SEED
@@ -17,6 +19,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +27,10 @@ from typing import Any
 
 from svdgan.config import read_yaml_mapping
 from svdgan.errors import UserError
+from svdgan.serve.mqtt import MqttSettings, check_prefix
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # camera names appear in URLs and MQTT topics
+HOST = re.compile(r"^[A-Za-z0-9.:-]{1,253}$")  # a DNS name or an address, no port
 
 
 @dataclass
@@ -46,13 +51,13 @@ class ServeConfig:
     checkpoint: str | None = None
     mode: str = "fast"
     max_age_hours: float = 168.0
-    max_mb: float = 2000.0
+    max_mb: float = 2000.0  # every byte under storage: media, clips being written, the database
+    min_free_mb: float = 500.0  # the disk's free space kept, deleting the oldest events first
     pre_seconds: float = 3.0
     post_seconds: float = 3.0
-    mqtt: bool = False
-    mqtt_host: str = "127.0.0.1"
-    mqtt_port: int = 1883
-    topic_prefix: str = "svdgan"
+    max_event_seconds: float = 300.0  # a longer event (and its clip) is closed and the next one opened
+    mqtt: MqttSettings | None = None  # None: no MQTT
+    allowed_hosts: list[str] = field(default_factory=list)  # besides loopback and the bound address
 
 
 def demo_config(storage: str = "serve_data") -> ServeConfig:
@@ -95,9 +100,30 @@ def _camera(item: Any, index: int) -> CameraConfig:
                         min_frames, checkpoint, ignore, _number(item.get("fps", 10.0), f"{where}.fps", 0.1, 1000))
 
 
+def _mqtt(section: dict[str, Any]) -> MqttSettings:
+    unknown = set(section) - {"enabled", "host", "port", "topic_prefix", "username", "password_file", "tls", "ca_certs"}
+    if unknown:
+        raise UserError(f"bad serve config: unknown key mqtt.{sorted(unknown)[0]}")
+    username = section.get("username")
+    password = os.environ.get("SVDGAN_MQTT_PASSWORD")
+    if section.get("password_file"):
+        try:
+            password = Path(section["password_file"]).read_text().strip()
+        except OSError as exc:
+            raise UserError(f"bad serve config: mqtt.password_file: {exc.strerror}") from None
+    ca_certs = section.get("ca_certs")
+    if ca_certs is not None and not Path(ca_certs).is_file():
+        raise UserError(f"bad serve config: mqtt.ca_certs not found: {ca_certs}")
+    port = int(_number(section.get("port", 1883), "mqtt.port", 1, 65535))
+    prefix = check_prefix(str(section.get("topic_prefix", "svdgan")))
+    return MqttSettings(str(section.get("host", "127.0.0.1")), port, prefix,
+                        None if username is None else str(username), password, bool(section.get("tls", False)),
+                        ca_certs)
+
+
 def load_serve_config(path: str | Path) -> ServeConfig:
     data = read_yaml_mapping(path, "serve config")
-    unknown = set(data) - {"storage", "checkpoint", "mode", "retention", "clip", "mqtt", "cameras"}
+    unknown = set(data) - {"storage", "checkpoint", "mode", "retention", "clip", "mqtt", "cameras", "allowed_hosts"}
     if unknown:
         raise UserError(f"bad serve config: unknown key {sorted(unknown)[0]}")
     cameras = data.get("cameras")
@@ -120,10 +146,13 @@ def load_serve_config(path: str | Path) -> ServeConfig:
             raise UserError(f"bad serve config: {section} must be a mapping")
     config.max_age_hours = _number(retention.get("max_age_hours", 168.0), "retention.max_age_hours", 0)
     config.max_mb = _number(retention.get("max_mb", 2000.0), "retention.max_mb", 0)
+    config.min_free_mb = _number(retention.get("min_free_mb", 500.0), "retention.min_free_mb", 0)
     config.pre_seconds = _number(clip.get("pre_seconds", 3.0), "clip.pre_seconds", 0, 60)
     config.post_seconds = _number(clip.get("post_seconds", 3.0), "clip.post_seconds", 0, 60)
-    config.mqtt = bool(mqtt.get("enabled", False))
-    config.mqtt_host = str(mqtt.get("host", "127.0.0.1"))
-    config.mqtt_port = int(_number(mqtt.get("port", 1883), "mqtt.port", 1, 65535))
-    config.topic_prefix = str(mqtt.get("topic_prefix", "svdgan"))
+    config.max_event_seconds = _number(clip.get("max_seconds", 300.0), "clip.max_seconds", 1, 86400)
+    config.mqtt = _mqtt(mqtt) if mqtt.get("enabled", False) else None
+    hosts = data.get("allowed_hosts") or []
+    if not isinstance(hosts, list) or not all(isinstance(h, str) and HOST.match(h) for h in hosts):
+        raise UserError("bad serve config: allowed_hosts must be a list of host names")
+    config.allowed_hosts = [h.lower() for h in hosts]
     return config

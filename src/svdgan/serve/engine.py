@@ -5,7 +5,9 @@ the web page, messages for MQTT.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import sqlite3
 import sys
 import threading
 import time
@@ -30,12 +32,14 @@ from svdgan.scoring.fusion import calibrate_scores
 from svdgan.scoring.stream import StreamScorer
 from svdgan.serve.config import CameraConfig, ServeConfig
 from svdgan.serve.events import EventStore
+from svdgan.serve.faults import Faults
 from svdgan.serve.recorder import Recorded, Recorder, snapshot
 from svdgan.sources.reader import SourceReader, next_frames
-from svdgan.sources.synthetic import SynthSource
 from svdgan.sources.video import Frame, Source, open_source
 
 RETENTION_EVERY_S = 30.0
+STALE_S = 10.0  # a camera whose frames stop this long without an error is flagged stale
+RETRY_WRITES_S = 1.0  # database writes that failed are retried this often, in order
 Publish = Callable[[str, str, dict[str, Any]], None]  # (camera, kind: new/update/end, payload)
 
 
@@ -55,9 +59,23 @@ class Camera:
     event_id: int | None = None
     peak: Recorded | None = None
     peak_score: float = -1.0
+    peak_frame: int = 0
     last_update: float = 0.0
+    last_touch: float = 0.0
     event_start: float = 0.0
     reader: SourceReader | None = None
+
+    def state(self) -> tuple[str, float | None]:
+        """('ok' | 'reconnecting' | 'stale' | 'ended', since when (Unix time) or None)."""
+        if self.reader is not None and self.reader.ident is not None and not self.reader.is_alive():
+            return "ended", None
+        since = getattr(self.source, "reconnecting_since", None)
+        if since is not None:
+            return "reconnecting", since
+        last = self.scores[-1][0] if self.scores else None
+        if self.source.live and last is not None and time.time() - last > STALE_S:
+            return "stale", last
+        return "ok", None
 
     def health(self) -> dict[str, Any]:
         lat = latency_summary(list(self.latencies))
@@ -65,14 +83,16 @@ class Camera:
         fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
         last = self.scores[-1][1] if self.scores else None
         reconnects = getattr(self.source, "reconnects", 0)
+        state, since = self.state()
+
         def finite(v: float) -> float | None:
             return None if np.isnan(v) else round(v, 2)
 
-        return {"camera": self.config.name, "frames": self.frames, "fps": round(fps, 2),
+        return {"camera": self.config.name, "frames": self.frames, "fps": round(fps, 2) if state == "ok" else 0.0,
                 "latency_ms_p50": finite(lat["p50"]), "latency_ms_p99": finite(lat["p99"]),
                 "dropped": self.reader.dropped if self.reader else 0, "reconnects": reconnects,
                 "score": last, "alert": self.event_id is not None, "threshold": self.config.threshold,
-                "error": self.reader.error if self.reader else None}
+                "state": state, "since": since, "error": self.reader.error if self.reader else None}
 
 
 def _ignore_mask(boxes: list[tuple[float, float, float, float]], size: int) -> torch.Tensor | None:
@@ -84,7 +104,7 @@ def _ignore_mask(boxes: list[tuple[float, float, float, float]], size: int) -> t
     return keep
 
 
-def _calibrate_synthetic(source: SynthSource, model: LiveModel) -> tuple[dict[str, float], MotionMemory | None]:
+def _calibrate_synthetic(source: Any, model: LiveModel) -> tuple[dict[str, float], MotionMemory | None]:
     """Normal-score statistics (and motion memory, if the model has one) of a synthetic camera's
     own normal clips: its per-camera calibration."""
     config = model.config
@@ -113,7 +133,9 @@ class Engine:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_retention = 0.0
-        self.error: str | None = None
+        self.faults = Faults()  # a part that fails (media, database, MQTT, a camera) is shown and retried
+        self._writes: deque[tuple[Callable[..., Any], tuple]] = deque()  # database writes not done yet, in order
+        self._retry_writes_at = 0.0
         for cam in config.cameras:
             self.cameras[cam.name] = self._camera(cam)
 
@@ -129,7 +151,7 @@ class Engine:
         pipeline = self._pipeline(cam.checkpoint or self.config.checkpoint)
         source = self._given.get(cam.name) or open_source(cam.source)
         calibrated: dict[str, Any] = {}
-        if isinstance(source, SynthSource):
+        if callable(getattr(source, "clips", None)):  # a synthetic camera: calibrated on its own normal clips
             source.fps = cam.fps
             source.name = cam.name
             calibrated = dict(zip(("stats", "memory"), _calibrate_synthetic(source, pipeline.model)))
@@ -160,7 +182,11 @@ class Engine:
                 self._end_event(cam, time.time())
             clip = cam.recorder.clip
             if clip is not None:  # still in its post-roll: keep what was written
-                self._attach_clip(clip if clip.finish() else None)
+                self._media(cam, "clip", lambda c=clip: self._attach_clip(c if c.finish() else None))
+        self._retry_writes_at = 0.0
+        self._flush_writes()  # a last try; what still fails is said on stderr
+        if self._writes:
+            print(f"svdgan: {len(self._writes)} database write(s) could not be made before stopping", file=sys.stderr)
 
     def _run(self) -> None:
         cams = list(self.cameras.values())
@@ -173,10 +199,8 @@ class Engine:
                 if self._stop.is_set():
                     break
                 self._score([(cams[i], frame, arrived) for i, frame, arrived in batch])
+                self._flush_writes()
                 self._retention()
-        except Exception as exc:  # noqa: BLE001 (the page shows it; the server keeps serving events)
-            self.error = f"{type(exc).__name__}: {exc}"
-            print(f"svdgan: scoring stopped: {self.error}", file=sys.stderr)
         finally:
             for reader in readers:
                 reader.stop.set()
@@ -186,9 +210,15 @@ class Engine:
         for item in batch:
             by_pipeline.setdefault(id(item[0].pipeline), []).append(item)
         for items in by_pipeline.values():
-            scored = items[0][0].pipeline.score([(cam.stream, frame) for cam, frame, _ in items])
+            try:
+                scored = items[0][0].pipeline.score([(cam.stream, frame) for cam, frame, _ in items])
+            except Exception as exc:  # noqa: BLE001 (one bad frame or model must not stop the other cameras)
+                for cam, _, _ in items:
+                    self.faults.failed(f"camera {cam.config.name}", exc)
+                continue
             done, now = time.perf_counter(), time.time()
             for (cam, _, arrived), result in zip(items, scored):
+                self.faults.ok(f"camera {cam.config.name}")
                 cam.latencies.append(done - arrived)
                 self._frame(cam, result, now)
 
@@ -198,18 +228,28 @@ class Engine:
         cam.frame_times.append(time.monotonic())
         cam.scores.append((now, score))
         item = Recorded(result.image, result.error_map, score)
-        self._attach_clip(cam.recorder.push(item))
+        if cam.recorder.clip is None:
+            cam.recorder.push(item)  # the pre-roll's ring buffer: nothing written
+        else:
+            self._media(cam, "clip", lambda: self._attach_clip(cam.recorder.push(item)))
         if result.anomalous and cam.event_id is None:
-            event = self.store.open(cam.config.name, now, score, result.frame)
-            cam.event_id, cam.peak, cam.peak_score, cam.last_update = event.id, item, score, now
-            cam.event_start = now
+            event_id = self.store.reserve_id()
+            self._write(self.store.open, cam.config.name, now, score, result.frame, event_id)
+            cam.event_id, cam.peak, cam.peak_score, cam.last_update = event_id, item, score, now
+            cam.event_start, cam.last_touch, cam.peak_frame = now, now, result.frame
             self._snapshot(cam)
-            self._attach_clip(cam.recorder.start_clip(self.store.media / f"event_{event.id}.webm", event.id))
-            self._publish(cam, "new", {"id": event.id, "start": now, "score": score})
+            self._media(cam, "clip", lambda: self._attach_clip(
+                cam.recorder.start_clip(self.store.media / f"event_{event_id}.webm", event_id)))
+            self._publish(cam, "new", {"id": event_id, "start": now, "score": score})
+        elif result.anomalous and now - cam.event_start >= self.config.max_event_seconds:
+            self._end_event(cam, now)  # capped: the next frame opens the next event, with a clip of its own
         elif result.anomalous:
             if score > cam.peak_score:
-                cam.peak, cam.peak_score = item, score
-                self.store.update_peak(cam.event_id, score, result.frame)
+                cam.peak, cam.peak_score, cam.peak_frame = item, score, result.frame
+            if now - cam.last_touch >= 1.0:  # one row update a second: the peak so far, where a crash would end it
+                cam.last_touch = now
+                self._write(self.store.touch, cam.event_id, now, cam.peak_score, cam.peak_frame)
+            if score == cam.peak_score:
                 if now - cam.last_update >= 1.0:  # at most one update message a second
                     cam.last_update = now
                     self._publish(cam, "update", {"id": cam.event_id, "peak_score": score})
@@ -222,29 +262,83 @@ class Engine:
         event_id = cam.event_id
         self._snapshot(cam)  # the peak frame
         since = cam.event_start - self.config.pre_seconds
-        self.store.close_event(event_id, now, [(t, s) for t, s in cam.scores if t >= since])
+        self._write(self.store.touch, event_id, now, cam.peak_score, cam.peak_frame)
+        self._write(self.store.close_event, event_id, now, [(t, s) for t, s in cam.scores if t >= since])
         cam.recorder.end_clip()
         cam.event_id, cam.peak, cam.peak_score = None, None, -1.0
         self._publish(cam, "end", {"id": event_id, "end": now})
 
     def _snapshot(self, cam: Camera) -> None:
-        name = f"event_{cam.event_id}.jpg"
-        snapshot(self.store.media / name, cam.peak)
-        self.store.set_media(cam.event_id, "snapshot", name)
+        name, event_id, peak = f"event_{cam.event_id}.jpg", cam.event_id, cam.peak
+
+        def save() -> None:
+            snapshot(self.store.media / name, peak)
+            self._write(self.store.set_media, event_id, "snapshot", name)
+
+        self._media(cam, "snapshot", save)
 
     def _attach_clip(self, clip: Any) -> None:
         if clip is not None:
-            self.store.set_media(clip.event_id, "clip", clip.path.name)
+            self._write(self.store.set_media, clip.event_id, "clip", clip.path.name)
+
+    def _media(self, cam: Camera, kind: str, save: Callable[[], None]) -> None:
+        """A snapshot or clip write: a failure loses that file (said on the event, counted on the
+        health panel), never the event or the scoring; the next one is tried as usual."""
+        part = f"{kind}s"  # snapshots, clips: a failing one does not hide behind the other's success
+        try:
+            save()
+        except Exception as exc:  # noqa: BLE001 (a full disk, a folder gone, an encoder that fails)
+            self.faults.failed(part, exc, lost=1)
+            if kind == "clip" and cam.recorder.clip is not None:
+                clip, cam.recorder.clip = cam.recorder.clip, None
+                with contextlib.suppress(OSError):  # its partial file may be as unreachable as the folder
+                    clip.discard()
+            if cam.event_id is not None:
+                self._write(self.store.note_media_error, cam.event_id, f"{kind} not saved: {exc}")
+        else:
+            self.faults.ok(part)
+
+    def _write(self, write: Callable[..., Any], *args: Any) -> None:
+        """A database write, done now or, while the database fails (locked, disk full), kept in order
+        and retried: no event row is lost."""
+        self._writes.append((write, args))
+        self._flush_writes()
+
+    def _flush_writes(self) -> None:
+        if not self._writes or time.monotonic() < self._retry_writes_at:
+            return
+        while self._writes:
+            write, args = self._writes[0]
+            try:
+                write(*args)
+            except (sqlite3.Error, OSError) as exc:
+                self.faults.failed("database", exc)
+                self._retry_writes_at = time.monotonic() + RETRY_WRITES_S
+                return
+            self._writes.popleft()
+        self.faults.ok("database")
 
     def _publish(self, cam: Camera, kind: str, payload: dict[str, Any]) -> None:
-        if self.publish is not None:
+        if self.publish is None:
+            return
+        try:
             self.publish(cam.config.name, kind, {"camera": cam.config.name, "type": kind, **payload})
+        except Exception as exc:  # noqa: BLE001 (a broker gone or a bad topic: the event is in the database)
+            self.faults.failed("mqtt", exc)
+        else:
+            self.faults.ok("mqtt")
 
     def _retention(self) -> None:
         now = time.monotonic()
         if now - self._last_retention >= RETENTION_EVERY_S:
             self._last_retention = now
-            self.store.enforce_retention(self.config.max_age_hours * 3600, int(self.config.max_mb * 2**20))
+            try:
+                self.store.enforce_retention(self.config.max_age_hours * 3600, int(self.config.max_mb * 2**20),
+                                         int(self.config.min_free_mb * 2**20))
+            except (sqlite3.Error, OSError) as exc:
+                self.faults.failed("retention", exc)
+            else:
+                self.faults.ok("retention")
 
     @staticmethod
     def _live_jpeg(image: np.ndarray, errors: np.ndarray) -> bytes:

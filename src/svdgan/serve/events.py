@@ -8,13 +8,19 @@ are deleted with their row by retention, oldest first.
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from svdgan.serve.recorder import rebuild_clip
+
+BUSY_TIMEOUT_S = 0.2
+WAL_LIMIT_BYTES = 256 * 1024  # the database's log beyond its checkpoint: the most it adds over max_mb
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -27,7 +33,9 @@ CREATE TABLE IF NOT EXISTS events (
     clip TEXT,
     bytes INTEGER NOT NULL DEFAULT 0,   -- size of its media files
     reviewed INTEGER NOT NULL DEFAULT 0,
-    curve TEXT                    -- JSON [[unix time, score], ...] from the pre-roll to the end
+    curve TEXT,                   -- JSON [[unix time, score], ...] from the pre-roll to the end
+    media_error TEXT,             -- why a snapshot or clip could not be saved, if one could not
+    last_seen REAL                -- an open event's latest frame (Unix time): where a crash ends it
 );
 CREATE INDEX IF NOT EXISTS events_start ON events (start);
 CREATE INDEX IF NOT EXISTS events_camera ON events (camera, start);
@@ -47,6 +55,8 @@ class Event:
     bytes: int
     reviewed: bool
     curve: list[list[float]] | None = None
+    media_error: str | None = None
+    last_seen: float | None = None
 
     def to_dict(self, curve: bool = False) -> dict[str, Any]:
         data = asdict(self)
@@ -63,14 +73,60 @@ class EventStore:
         self.media = self.folder / "media"
         self.media.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.folder / "events.db", check_same_thread=False, isolation_level=None)
+        # a short busy timeout: a locked database fails a write at once, and the engine retries it later,
+        # instead of holding up the scoring of every camera
+        self._db = sqlite3.connect(self.folder / "events.db", check_same_thread=False, isolation_level=None,
+                                   timeout=BUSY_TIMEOUT_S)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        # the log is counted by retention like any file: kept short (checkpointed every 64 pages, cut back to
+        # WAL_LIMIT_BYTES after each checkpoint, and truncated on every retention pass)
+        self._db.execute("PRAGMA wal_autocheckpoint=64")
+        self._db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
         self._db.executescript(SCHEMA)
-        with self._lock:  # an event left open by a crash ends where its last update left it
-            self._db.execute("UPDATE events SET end = start WHERE end IS NULL")
-        for partial in self.media.glob(".*.partial.*"):  # a clip or snapshot cut off by a crash
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(events)")}
+        for column in ("media_error TEXT", "last_seen REAL"):  # a database from before the column
+            if column.split()[0] not in columns:
+                self._db.execute(f"ALTER TABLE events ADD COLUMN {column}")
+        used = [self._db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0],
+                *[r[0] for r in self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'")]]
+        self._next_id = 1 + max(used)  # ids are never reused, even those of deleted events
+        self._recover()
+
+    def _recover(self) -> None:
+        """After a crash: events left open end at their last recorded frame; a clip cut off is
+        rebuilt from its journal of frames into a whole one and attached; a snapshot cut off, and
+        media files no row names, are attached to their event's row if it exists, else deleted."""
+        with self._lock:
+            self._db.execute("UPDATE events SET end = COALESCE(last_seen, start) WHERE end IS NULL")
+        for journal in [*self.media.glob(".event_*.journal"), *self.media.glob(".event_*.recovering")]:
+            event_id = _event_id(journal.name[1:])
+            if event_id is None:
+                journal.unlink()
+                continue
+            recovering = journal.with_name(f".event_{event_id}.recovering")  # out of the new clip's way
+            journal.replace(recovering)
+            clip = self.media / f"event_{event_id}.webm"
+            if event_id is not None and self.get(event_id) is not None and rebuild_clip(recovering, clip):
+                self.set_media(event_id, "clip", clip.name)
+            recovering.unlink(missing_ok=True)
+        for partial in self.media.glob(".*.partial.*"):  # the encoder's or a snapshot's file, cut off
             partial.unlink()
+        for file in self.media.glob("event_*.*"):
+            event_id = _event_id(file.name)
+            event = None if event_id is None else self.get(event_id)
+            kind = "clip" if file.suffix == ".webm" else "snapshot"
+            if event is None:
+                file.unlink()  # its row was deleted (retention) before the file was
+            elif getattr(event, kind) != file.name:
+                self.set_media(event.id, kind, file.name)  # written, then a crash before its row said so
+
+    def touch(self, event_id: int, seen: float, peak_score: float, peak_frame: int) -> None:
+        """An open event's latest frame time (so a crash ends it there) and its peak so far."""
+        with self._lock:
+            self._db.execute("UPDATE events SET last_seen = ?, peak_score = MAX(peak_score, ?), "
+                             "peak_frame = CASE WHEN ? > peak_score THEN ? ELSE peak_frame END "
+                             "WHERE id = ? AND end IS NULL", (seen, peak_score, peak_score, peak_frame, event_id))
 
     def close(self) -> None:
         with self._lock:
@@ -81,13 +137,27 @@ class EventStore:
             row = self._db.execute(f"SELECT * FROM events {sql}", args).fetchone()
         return None if row is None else _event(row)
 
-    def open(self, camera: str, start: float, score: float, frame: int) -> Event:
+    def reserve_id(self) -> int:
+        """The id of the next event, known before its row is written (the row may have to wait)."""
         with self._lock:
-            cursor = self._db.execute("INSERT INTO events (camera, start, peak_score, peak_frame) VALUES (?, ?, ?, ?)",
-                                      (camera, start, score, frame))
-        event = self.get(int(cursor.lastrowid))
+            event_id, self._next_id = self._next_id, self._next_id + 1
+        return event_id
+
+    def open(self, camera: str, start: float, score: float, frame: int, event_id: int | None = None) -> Event:
+        with self._lock:
+            event_id = self._next_id if event_id is None else event_id
+            self._next_id = max(self._next_id, event_id + 1)
+            self._db.execute("INSERT OR IGNORE INTO events (id, camera, start, peak_score, peak_frame) "
+                             "VALUES (?, ?, ?, ?, ?)", (event_id, camera, start, score, frame))
+        event = self.get(event_id)
         assert event is not None
         return event
+
+    def note_media_error(self, event_id: int, message: str) -> None:
+        """Why one of the event's files could not be saved (the first reason is kept)."""
+        with self._lock:
+            self._db.execute("UPDATE events SET media_error = COALESCE(media_error, ?) WHERE id = ?",
+                             (message[:300], event_id))
 
     def update_peak(self, event_id: int, score: float, frame: int) -> None:
         with self._lock:
@@ -140,31 +210,55 @@ class EventStore:
         path = self.media / name
         return path if path.is_file() else None
 
+    def folder_bytes(self) -> int:
+        """Every byte under the storage folder: media, clips being written, the database and its WAL."""
+        total = 0
+        for path in self.folder.rglob("*"):
+            try:
+                total += path.stat().st_size if path.is_file() else 0
+            except FileNotFoundError:  # deleted meanwhile (a clip moved into place)
+                continue
+        return total
+
     def enforce_retention(self, max_age_s: float | None = None, max_bytes: int | None = None,
-                          now: float | None = None) -> int:
-        """Delete closed events (rows and files) older than max_age_s, then the oldest until the
-        media total is within max_bytes. Returns how many were deleted."""
+                          min_free_bytes: int | None = None, now: float | None = None,
+                          free_bytes: Callable[[], int] | None = None) -> int:
+        """Delete closed events (rows and files), oldest first, while one is older than max_age_s,
+        the storage folder holds more than max_bytes, or the disk has less than min_free_bytes free.
+        Open events are never deleted. Returns how many were deleted."""
         now = time.time() if now is None else now
+        free_bytes = free_bytes or (lambda: shutil.disk_usage(self.folder).free)
+        total = self.folder_bytes() if max_bytes is not None else 0
         deleted = 0
         with self._lock:
-            rows = self._db.execute("SELECT id, start, bytes, snapshot, clip FROM events "
+            rows = self._db.execute("SELECT id, start, snapshot, clip FROM events "
                                     "WHERE end IS NOT NULL ORDER BY start, id").fetchall()
-            total = self._db.execute("SELECT COALESCE(SUM(bytes), 0) FROM events").fetchone()[0]
-            for event_id, start, size, snapshot, clip in rows:
+            for event_id, start, snapshot, clip in rows:
                 too_old = max_age_s is not None and now - start > max_age_s
                 too_big = max_bytes is not None and total > max_bytes
-                if not (too_old or too_big):
+                too_full = min_free_bytes is not None and free_bytes() < min_free_bytes
+                if not (too_old or too_big or too_full):
                     break
                 for name in (snapshot, clip):
                     if name:
-                        (self.media / name).unlink(missing_ok=True)
+                        path = self.media / name
+                        total -= path.stat().st_size if path.is_file() else 0
+                        path.unlink(missing_ok=True)
                 self._db.execute("DELETE FROM events WHERE id = ?", (event_id,))
-                total -= size
                 deleted += 1
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the WAL counts too: give its pages back
         return deleted
 
 
 def _event(row: tuple) -> Event:
-    (event_id, camera, start, end, peak_score, peak_frame, snapshot, clip, size, reviewed, curve) = row
+    (event_id, camera, start, end, peak_score, peak_frame, snapshot, clip, size, reviewed, curve, media_error,
+     last_seen) = row
     return Event(event_id, camera, start, end, peak_score, peak_frame, snapshot, clip, size, bool(reviewed),
-                 json.loads(curve) if curve else None)
+                 json.loads(curve) if curve else None, media_error, last_seen)
+
+
+def _event_id(name: str) -> int | None:
+    """'event_12.webm' or 'event_12.partial.webm' -> 12."""
+    stem = name.split(".", 1)[0]
+    number = stem.removeprefix("event_")
+    return int(number) if stem.startswith("event_") and number.isdigit() else None

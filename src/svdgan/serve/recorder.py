@@ -5,20 +5,27 @@ Clips are WebM (VP8): browsers play it natively, and OpenCV's bundled FFmpeg wri
 H.264 encoder is missing from the pip wheels, and browsers do not play MPEG-4 part 2 'mp4v').
 
 Both files are written under a temporary name and renamed into place, so a kill at any moment
-leaves either no file or a complete one.
+leaves either no file or a complete one. A clip being written also keeps a journal of its frames
+(length-prefixed JPEGs, flushed every frame), since the encoder holds its last tens of kilobytes
+in memory: after a crash the event store rebuilds the clip from the journal (`rebuild_clip`).
 """
 
 from __future__ import annotations
 
 import os
+import struct
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import cv2
 import numpy as np
 
 from svdgan.live.overlay import heat_map
+
+JOURNAL_MAGIC = b"SVDJ1"
 
 
 @dataclass
@@ -51,10 +58,15 @@ class ClipWriter:
     remaining: int | None = None  # frames still to write once the event has ended
     frames: int = 0
     _writer: cv2.VideoWriter | None = field(default=None, repr=False)
+    _journal: BinaryIO | None = field(default=None, repr=False)
 
     @property
     def tmp(self) -> Path:
         return self.path.with_name(f".{self.path.stem}.partial.webm")
+
+    @property
+    def journal(self) -> Path:
+        return journal_path(self.path)
 
     def write(self, image: np.ndarray) -> None:
         frame = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
@@ -69,9 +81,15 @@ class ClipWriter:
             if not self._writer.isOpened():
                 raise OSError(f"cannot write {self.path}")
             self.size = (w, h)
+            self._journal = open(self.journal, "wb")
+            self._journal.write(JOURNAL_MAGIC + struct.pack("<f", self.fps))
         if (frame.shape[1], frame.shape[0]) != self.size:
             frame = cv2.resize(frame, self.size)
         self._writer.write(frame)
+        ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        if ok:
+            self._journal.write(struct.pack("<I", len(jpeg)) + jpeg.tobytes())
+            self._journal.flush()  # in the OS's hands: it outlives a killed process
         self.frames += 1
         if self.remaining is not None:
             self.remaining -= 1
@@ -91,13 +109,62 @@ class ClipWriter:
         self._writer.release()
         self._writer = None
         os.replace(self.tmp, self.path)
+        self._close_journal()
         return True
+
+    def _close_journal(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+        self.journal.unlink(missing_ok=True)
 
     def discard(self) -> None:
         if self._writer is not None:
             self._writer.release()
             self._writer = None
         self.tmp.unlink(missing_ok=True)
+        self._close_journal()
+
+
+def journal_path(clip: Path) -> Path:
+    return clip.with_name(f".{clip.stem}.journal")
+
+
+def journal_frames(journal: Path) -> tuple[float, Iterator[np.ndarray]]:
+    """The frame rate of a clip's journal and its BGR frames (a record cut off by a crash ends them)."""
+    with open(journal, "rb") as f:
+        head = f.read(len(JOURNAL_MAGIC) + 4)
+    if len(head) < len(JOURNAL_MAGIC) + 4 or not head.startswith(JOURNAL_MAGIC):
+        return 0.0, iter(())
+    (fps,) = struct.unpack("<f", head[len(JOURNAL_MAGIC):])
+    return fps, _records(journal, len(head))
+
+
+def _records(journal: Path, start: int) -> Iterator[np.ndarray]:
+    with open(journal, "rb") as f:
+        f.seek(start)
+        while len(head := f.read(4)) == 4:
+            (size,) = struct.unpack("<I", head)
+            data = f.read(size)
+            if len(data) < size:
+                return
+            frame = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+            if frame is None:
+                return
+            yield frame
+
+
+def rebuild_clip(journal: Path, clip: Path) -> bool:
+    """A whole clip from the journal of one cut off by a crash (moved away from the name the new
+    clip's own journal takes); False if it holds no frame."""
+    fps, frames = journal_frames(journal)
+    writer = ClipWriter(clip, fps if 0 < fps < 1000 else 10.0, 0)
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+    if writer.frames == 0:
+        writer.discard()
+        return False
+    return writer.finish()
 
 
 class Recorder:

@@ -1,66 +1,158 @@
 """The web page and HTTP API of `svdgan serve` (FastAPI; the OpenAPI description is at /openapi.json).
 
-Safe by default: files are found from the database by event id, never from request text; with
-a token, every request must carry it (`Authorization: Bearer T`, or `?token=T` for the page's
-images and videos); oversized query strings are refused before any handler runs.
+Safe by default: files are found from the database by event id, never from request text; every
+request passes `access.Access`'s checks (Host, same origin for changes, the token as a bearer
+header or a login cookie) before any handler runs; oversized query strings and bodies are
+refused; live MJPEG viewers are bounded; every answer carries security headers.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from importlib import resources
 from typing import Any
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
+from svdgan.serve.access import SECURITY_HEADERS, SESSION_COOKIE, SESSION_SECONDS, Access
 from svdgan.serve.engine import Engine
 from svdgan.serve.events import EventStore
 
 MAX_QUERY = 1024  # characters of query string accepted
+MAX_BODY = 16 * 1024  # bytes of request body accepted (a review or a login is a few dozen)
 MJPEG_BOUNDARY = "svdganframe"
+MJPEG_PER_CAMERA, MJPEG_TOTAL = 8, 32  # live viewers at once
+NO_STORE = "private, no-store"  # live frames, clips and snapshots: never in a shared or disk cache
+LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>svdgan: log in</title>
+<style>body{{font:15px system-ui,sans-serif;background:#111;color:#eee;margin:3em}}input{{font-size:15px}}</style>
+</head><body><h3>svdgan</h3><form method="post" action="/login">
+<label>Token <input name="token" type="password" autocomplete="current-password" autofocus></label>
+<button type="submit">Log in</button></form><p id="message">{message}</p></body></html>"""
 
 
 class Review(BaseModel):
     reviewed: bool = True
 
 
-def create_app(engine: Engine, token: str | None = None) -> FastAPI:
+def create_app(engine: Engine, token: str | None = None, access: Access | None = None) -> FastAPI:
+    """The app over a running engine. `access`: who may use it (default: loopback names, `token`)."""
     app = FastAPI(title="svdgan serve", version="1", docs_url=None, redoc_url=None,
                   description="Live anomaly scores, events with snapshots and clips, camera health.")
+    access = access or Access(token)
     page = resources.files("svdgan.serve").joinpath("static/index.html").read_text()
-    _add_guard(app, token)
+    _add_guard(app, access)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> str:
         return page
 
-    app.include_router(_camera_routes(engine))
+    app.include_router(_login_routes(access))
+    app.include_router(_camera_routes(engine, MjpegViewers()))
     app.include_router(_event_routes(engine.store))
     return app
 
 
-def _add_guard(app: FastAPI, token: str | None) -> None:
-    """Refuse oversized query strings and, with a token, requests that do not carry it."""
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+def _add_guard(app: FastAPI, access: Access) -> None:
+    """Every request: size limits, Host, same origin for changes, then the token; headers on every answer."""
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Any) -> Response:
-        if len(request.url.query) > MAX_QUERY:
-            return JSONResponse({"detail": "query string too long"}, status_code=414)
-        if token is not None:
-            header = request.headers.get("authorization", "")
-            given = header[7:] if header.lower().startswith("bearer ") else request.query_params.get("token", "")
-            if not hmac.compare_digest(given.encode(), token.encode()):
-                return JSONResponse({"detail": "missing or wrong token"}, status_code=401,
-                                    headers={"WWW-Authenticate": "Bearer"})
-        return await call_next(request)
+        response = _refusal(request, access)
+        if response is None:
+            response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
 
 
-def _camera_routes(engine: Engine) -> APIRouter:
+def _refusal(request: Request, access: Access) -> Response | None:
+    """The answer to a request that may not go on, or None."""
+    if len(request.url.query) > MAX_QUERY:
+        return JSONResponse({"detail": "query string too long"}, status_code=414)
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+        return JSONResponse({"detail": "request body too large"}, status_code=413)
+    host = request.headers.get("host")
+    if not access.host_allowed(host):  # a rebound DNS name, or a proxy that was not configured
+        return JSONResponse({"detail": "unknown Host: add it to the config's allowed_hosts"}, status_code=421)
+    if not access.same_origin(request.method, dict(request.headers), host, request.url.scheme):
+        return JSONResponse({"detail": "cross-origin request refused"}, status_code=403)
+    if request.url.path in ("/login", "/logout") or access.authenticated(
+            request.headers.get("authorization"), request.cookies.get(SESSION_COOKIE)):
+        return None
+    wait = access.wait(_client(request))
+    if wait > 0:
+        return JSONResponse({"detail": "too many failed attempts"}, status_code=429,
+                            headers={"Retry-After": str(int(wait) + 1)})
+    if request.headers.get("authorization"):
+        access.failed(_client(request))  # a wrong bearer token counts as a failed attempt
+    if request.method == "GET" and request.url.path == "/":
+        return RedirectResponse("/login", status_code=303)
+    return JSONResponse({"detail": "missing or wrong token"}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _login_routes(access: Access) -> APIRouter:
+    """The login form: the token once, then an HttpOnly, SameSite=Strict session cookie."""
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/login", response_class=HTMLResponse)
+    def login_page() -> str:
+        return LOGIN_PAGE.format(message="")
+
+    @router.post("/login")
+    async def login(request: Request) -> Response:
+        client = _client(request)
+        wait = access.wait(client)
+        if wait > 0:
+            return HTMLResponse(LOGIN_PAGE.format(message=f"Too many failed attempts: wait {int(wait) + 1} s."),
+                                status_code=429, headers={"Retry-After": str(int(wait) + 1)})
+        given = parse_qs((await request.body()).decode(errors="replace")).get("token", [""])[0]
+        session = access.login(client, given)
+        if session is None:
+            return HTMLResponse(LOGIN_PAGE.format(message="Wrong token."), status_code=401)
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(SESSION_COOKIE, session, max_age=SESSION_SECONDS, httponly=True, samesite="strict",
+                            secure=access.secure, path="/")
+        return response
+
+    @router.post("/logout")
+    def logout(request: Request) -> Response:
+        access.logout(request.cookies.get(SESSION_COOKIE))
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    return router
+
+
+class MjpegViewers:
+    """Live MJPEG streams open now, per camera and in all: each holds a connection and encodes nothing
+    new, but sends every frame, so they are bounded."""
+
+    def __init__(self, per_camera: int = MJPEG_PER_CAMERA, total: int = MJPEG_TOTAL):
+        self.per_camera, self.total = per_camera, total
+        self.open: dict[str, int] = {}
+
+    def admit(self, camera: str) -> bool:
+        if self.open.get(camera, 0) >= self.per_camera or sum(self.open.values()) >= self.total:
+            return False
+        self.open[camera] = self.open.get(camera, 0) + 1
+        return True
+
+    def leave(self, camera: str) -> None:
+        self.open[camera] -= 1
+
+
+def _camera_routes(engine: Engine, viewers: MjpegViewers) -> APIRouter:
     """The cameras, their health, recent scores and live frames."""
     router = APIRouter()
 
@@ -74,9 +166,9 @@ def _camera_routes(engine: Engine) -> APIRouter:
         return [{"name": c.config.name, "threshold": c.config.threshold, "min_frames": c.config.min_frames,
                  "ignore": c.config.ignore} for c in engine.cameras.values()]
 
-    @router.get("/api/stats", summary="Health per camera: frames/s, latency p50/p99, dropped frames, reconnects")
+    @router.get("/api/stats", summary="Health per camera (frames/s, latency, reconnecting, stale) and parts that fail")
     def stats() -> dict[str, Any]:
-        return {"cameras": [c.health() for c in engine.cameras.values()], "error": engine.error}
+        return {"cameras": [c.health() for c in engine.cameras.values()], "faults": engine.faults.to_dict()}
 
     @router.get("/api/cameras/{name}/scores", summary="The camera's recent scores, for the live curve")
     def scores(name: str, seconds: float = Query(60.0, gt=0, le=3600)) -> dict[str, Any]:
@@ -90,29 +182,35 @@ def _camera_routes(engine: Engine) -> APIRouter:
         cam = camera_or_404(name)
         if cam.jpeg is None:
             raise HTTPException(404, "no frame yet")
-        return Response(cam.jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+        return Response(cam.jpeg, media_type="image/jpeg", headers={"Cache-Control": NO_STORE})
 
     @router.get("/api/cameras/{name}/live.mjpg", summary="Live frames with the heat map, as MJPEG")
     async def live(name: str, frames: int = Query(0, ge=0, le=100000)) -> StreamingResponse:
         cam = camera_or_404(name)
-        return StreamingResponse(_mjpeg_parts(cam, frames),
-                                 media_type=f"multipart/x-mixed-replace; boundary={MJPEG_BOUNDARY}")
+        if not viewers.admit(name):
+            raise HTTPException(503, "too many live viewers", headers={"Retry-After": "5"})
+        return StreamingResponse(_mjpeg_parts(cam, frames, lambda: viewers.leave(name)),
+                                 media_type=f"multipart/x-mixed-replace; boundary={MJPEG_BOUNDARY}",
+                                 headers={"Cache-Control": NO_STORE})
 
     return router
 
 
-async def _mjpeg_parts(cam: Any, frames: int) -> AsyncIterator[bytes]:
+async def _mjpeg_parts(cam: Any, frames: int, done: Callable[[], None]) -> AsyncIterator[bytes]:
     """The camera's newest frames as MJPEG parts (`frames` of them; 0: until the client leaves)."""
     sent, version, last = 0, -1, 0.0
-    while frames == 0 or sent < frames:
-        now = time.monotonic()
-        # a new frame, or the same again after a second (a stalled camera still shows its last frame)
-        if cam.jpeg is not None and (cam.jpeg_version != version or now - last >= 1.0):
-            version, data, last = cam.jpeg_version, cam.jpeg, now
-            yield (f"--{MJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n\r\n"
-                   ).encode() + data + b"\r\n"
-            sent += 1
-        await asyncio.sleep(0.05)
+    try:
+        while frames == 0 or sent < frames:
+            now = time.monotonic()
+            # a new frame, or the same again after a second (a stalled camera still shows its last frame)
+            if cam.jpeg is not None and (cam.jpeg_version != version or now - last >= 1.0):
+                version, data, last = cam.jpeg_version, cam.jpeg, now
+                yield (f"--{MJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n\r\n"
+                       ).encode() + data + b"\r\n"
+                sent += 1
+            await asyncio.sleep(0.05)
+    finally:
+        done()
 
 
 def _event_routes(store: EventStore) -> APIRouter:
@@ -140,7 +238,7 @@ def _event_routes(store: EventStore) -> APIRouter:
         path = store.media_path(event_id, kind)  # from the database, never from the request
         if path is None:
             raise HTTPException(404, f"no {kind} (yet)")
-        return FileResponse(path, media_type=media_type)
+        return FileResponse(path, media_type=media_type, headers={"Cache-Control": NO_STORE})
 
     @router.get("/api/events/{event_id}/clip", summary="The event's clip (WebM)")
     def clip(event_id: int) -> FileResponse:

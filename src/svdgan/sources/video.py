@@ -2,8 +2,8 @@
 
     video file    path/to/clip.mp4      ends when the file ends (or breaks)
     frame folder  path/to/frames/       its images in natural order
-    camera        0, 1, ...             live; reopened with back-off when it drops
-    stream URL    rtsp://..., http://.. live; reopened with back-off when it drops
+    camera        0, 1, ...             live; reopened with back-off for as long as it runs
+    stream URL    rtsp://..., http://.. live; reopened with back-off for as long as it runs
     synthetic     synthetic:SEED        live; the demo scene with an anomaly now and then
 """
 
@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import cv2
 import numpy as np
@@ -60,15 +61,16 @@ class CaptureSource(Source):
     """An OpenCV capture: a video file, a camera or a URL.
 
     A live source that stops delivering frames is reopened after 0.5, 1, 2, ... seconds (at most
-    `max_wait`), `retries` times in a row before the run gives up on it; a file that ends or
-    breaks simply ends.
+    `max_wait`), for as long as it runs (or `retries` times in a row, if given, before giving up);
+    `reconnecting_since` says since when it has had no frames. A file that ends or breaks ends.
     """
 
-    def __init__(self, name: str, opener: Callable[[], Any], live: bool, retries: int = 5,
+    def __init__(self, name: str, opener: Callable[[], Any], live: bool, retries: int | None = None,
                  max_wait: float = 8.0, sleep: Callable[[float], None] = time.sleep):
-        self.name, self.opener, self.live = name, opener, live
+        self.name, self.opener, self.live = redact(name), opener, live  # the name is logged: no password in it
         self.retries, self.max_wait, self.sleep = retries, max_wait, sleep
         self.reconnects = 0
+        self.reconnecting_since: float | None = None  # Unix time of the drop; None while frames flow
 
     def _open(self) -> Any:
         capture = self.opener()
@@ -89,7 +91,9 @@ class CaptureSource(Source):
             while True:
                 ok, image = capture.read() if capture is not None else (False, None)
                 if ok and image is not None and image.size:
-                    failures = 0
+                    if failures:
+                        _log(f"{self.name}: frames again after {time.time() - self.reconnecting_since:.0f} s")
+                    failures, self.reconnecting_since = 0, None
                     stamp = time.monotonic() - start if self.live or not self.fps else index / self.fps
                     yield Frame(index, stamp, to_rgb(image, self.name))
                     index += 1
@@ -102,12 +106,16 @@ class CaptureSource(Source):
                 if capture is not None:
                     capture.release()
                     capture = None
-                if failures >= self.retries:
+                if self.retries is not None and failures >= self.retries:
                     _log(f"{self.name}: no frames after {failures} reconnection attempts; giving up")
                     return
+                if self.reconnecting_since is None:
+                    self.reconnecting_since = time.time()
                 wait = min(0.5 * 2 ** failures, self.max_wait)
                 failures += 1
-                _log(f"{self.name}: source dropped; reconnecting in {wait:g} s (attempt {failures}/{self.retries})")
+                if failures <= 5 or failures & (failures - 1) == 0:  # the first attempts, then ever more rarely
+                    of = f"/{self.retries}" if self.retries is not None else ""
+                    _log(f"{self.name}: source dropped; reconnecting in {wait:g} s (attempt {failures}{of})")
                 self.sleep(wait)
                 capture = self._open()
                 if capture is not None:
@@ -115,6 +123,17 @@ class CaptureSource(Source):
         finally:
             if capture is not None:
                 capture.release()
+
+
+def redact(url: str) -> str:
+    """A URL without its secret: rtsp://user:secret@cam/1 -> rtsp://user:***@cam/1 (a user name alone,
+    which may be a token, is hidden whole)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    shown = f"{parts.username}:***" if parts.password is not None and parts.username else "***"
+    return urlunsplit(parts._replace(netloc=f"{shown}@{host}"))
 
 
 def _capture(target: str | int) -> Callable[[], Any]:

@@ -5,7 +5,7 @@ import sys
 
 import torch
 
-from .conftest import TINY
+from ..conftest import TINY
 
 
 def torchrun(out, data, *extra):

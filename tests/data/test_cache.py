@@ -8,7 +8,7 @@ from svdgan.data.cache import cached_video
 from svdgan.data.datasets import discover
 from svdgan.data.frames import load_video
 
-from .conftest import TINY
+from ..conftest import TINY
 
 
 def test_cache_holds_the_decoded_frames_and_notices_changes(frame_folder_dataset, tmp_path):

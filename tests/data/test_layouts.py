@@ -11,7 +11,7 @@ from svdgan.data.datasets import discover
 from svdgan.data.groundtruth import frame_labels
 from svdgan.errors import UserError
 
-from .conftest import TINY, random_frames, write_frame_folder, write_video
+from ..conftest import TINY, random_frames, write_frame_folder, write_video
 
 
 def _masks(n, h, w, anomalous):

@@ -9,7 +9,7 @@ import pytest
 
 from svdgan.cli import main
 
-from .conftest import TINY, random_frames, write_video
+from ..conftest import TINY, random_frames, write_video
 
 
 @pytest.fixture(scope="module")

@@ -151,7 +151,7 @@ def test_page_live_view_events_clip_and_review_in_chromium(live_server, tmp_path
 def test_mqtt_new_and_end_with_matching_ids(camera_model, tmp_path):  # noqa: F811
     import paho.mqtt.client as mqtt
 
-    from svdgan.serve.mqtt import MqttPublisher
+    from svdgan.serve.mqtt import MqttPublisher, MqttSettings
 
     broker = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     if not Path(broker).exists():
@@ -163,7 +163,7 @@ def test_mqtt_new_and_end_with_matching_ids(camera_model, tmp_path):  # noqa: F8
     try:
         received, subscribed = [], threading.Event()
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test")
-        client.on_connect = lambda c, *_: c.subscribe("svdgan/#", qos=1)
+        client.on_connect = lambda c, *_: c.subscribe("svdgan/+/events", qos=1)
         client.on_subscribe = lambda *_: subscribed.set()
         client.on_message = lambda c, u, m: received.append((m.topic, json.loads(m.payload)))
         _wait(lambda: client.connect("127.0.0.1", port) == 0 if _port_open(port) else False, timeout=10)
@@ -173,7 +173,7 @@ def test_mqtt_new_and_end_with_matching_ids(camera_model, tmp_path):  # noqa: F8
 
         config = ServeConfig([CameraConfig("lobby", "s", threshold=1.5, min_frames=2, checkpoint=str(camera_model))],
                              storage=str(tmp_path / "storage"), pre_seconds=0.2, post_seconds=0.2)
-        publisher = MqttPublisher("127.0.0.1", port)
+        publisher = MqttPublisher(MqttSettings("127.0.0.1", port))
         engine = Engine(config, EventStore(tmp_path / "storage"), publisher,
                         sources={"lobby": ScriptedSource("lobby", scene(50, 20, 32))})
         engine.start()
@@ -194,12 +194,13 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_sigkill_mid_event_keeps_closed_events_and_leaves_no_broken_clip(camera_model, tmp_path):  # noqa: F811
+def test_sigkill_mid_event_ends_the_open_event_at_its_last_frame_with_a_clip_that_plays(
+        camera_model, tmp_path):  # noqa: F811
     storage = tmp_path / "storage"
     code = f"""
 import sys, time
-sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
-from tests.test_serve_live import LiveScene
+sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
+from tests.serve.test_serve_live import LiveScene
 from svdgan.serve.events import EventStore
 from svdgan.serve.config import CameraConfig, ServeConfig
 from svdgan.serve.engine import Engine
@@ -220,7 +221,7 @@ time.sleep(60)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and sum(line.startswith("new") for line in lines) < 2:
             lines.append(process.stdout.readline())
-        time.sleep(0.5)  # mid-event, mid-clip
+        time.sleep(2.5)  # mid-event, mid-clip
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait(10)
@@ -236,3 +237,69 @@ time.sleep(60)
         assert capture.read()[0], clip.name
     assert all(e.end is not None for e in store.list())  # the one cut off is closed at restart
     assert not list(store.media.glob(".*partial*"))
+    cut = store.list(limit=1)[0]
+    assert cut.id not in ended and cut.end > cut.start + 1.0  # at its last recorded frame, not its start
+    assert cut.clip is not None  # re-encoded from what the cut-off clip held
+    frames = int(cv2.VideoCapture(str(store.media / cut.clip)).get(cv2.CAP_PROP_FRAME_COUNT))
+    assert frames >= 20  # its pre-roll and more than a second of the event, at 20 frames/s
+    store.close()
+
+    import uvicorn
+
+    from svdgan.serve.web import create_app
+
+    stored = Engine(ServeConfig([], storage=str(storage)), EventStore(storage))  # the page over what was kept
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(stored), host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    _wait(lambda: server.started, timeout=20)
+    driver = _chrome()
+    try:
+        driver.get(f"http://127.0.0.1:{port}/#/event/{cut.id}")
+        _wait(lambda: driver.execute_script("const v = document.getElementById('clip'); "
+                                            "return v && v.currentTime > 0"), timeout=30)
+    finally:
+        driver.quit()
+        server.should_exit = True
+
+
+def test_mqtt_with_a_password_says_online_and_offline_and_a_bad_prefix_is_refused(tmp_path):
+    import paho.mqtt.client as mqtt
+
+    from svdgan.errors import UserError
+    from svdgan.serve.mqtt import MqttPublisher, MqttSettings, check_prefix
+
+    for bad in ("svdgan/#", "a/+/b", "a//b", "/a", ""):
+        with pytest.raises(UserError, match="topic_prefix"):
+            check_prefix(bad)
+    broker = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    port = free_port()
+    subprocess.run(["mosquitto_passwd", "-c", "-b", str(tmp_path / "passwd"), "cams", "s3cret-pass"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    (tmp_path / "m.conf").write_text(f"listener {port} 127.0.0.1\nallow_anonymous false\n"  # user root: it reads
+                                     f"password_file {tmp_path / 'passwd'}\nuser root\n")  # the file in tmp_path
+    process = subprocess.Popen([broker, "-c", str(tmp_path / "m.conf")], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        _wait(lambda: _port_open(port), timeout=10)
+        seen, subscribed = [], threading.Event()
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="watcher")
+        client.username_pw_set("cams", "s3cret-pass")
+        client.on_connect = lambda c, *_: c.subscribe("site/cams/availability", qos=1)
+        client.on_subscribe = lambda *_: subscribed.set()
+        client.on_message = lambda c, u, m: seen.append(m.payload.decode())
+        client.connect("127.0.0.1", port)
+        client.loop_start()
+        assert subscribed.wait(10)
+        refused = MqttPublisher(MqttSettings("127.0.0.1", port, "site/cams", "cams", "wrong"), client_id="intruder")
+        time.sleep(1)
+        assert seen == []  # a wrong password publishes nothing
+        refused.client.loop_stop()
+        publisher = MqttPublisher(MqttSettings("127.0.0.1", port, "site/cams", "cams", "s3cret-pass"))
+        _wait(lambda: "online" in seen, timeout=10)
+        publisher.close()
+        _wait(lambda: seen[-1:] == ["offline"], timeout=10)
+        client.loop_stop()
+    finally:
+        process.terminate()
+        process.wait(10)

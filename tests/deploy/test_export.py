@@ -47,7 +47,7 @@ def test_onnx_backend_matches_torch(tiny_config, tmp_path, capsys, target):
 
 
 def test_detect_with_the_onnxruntime_backend(tmp_path, synthetic_dataset, capsys):
-    from .conftest import TINY
+    from ..conftest import TINY
 
     run = tmp_path / "run"
     assert main(["train", "--data", str(synthetic_dataset), "--out", str(run), "--config", str(TINY), "--quiet"]) == 0

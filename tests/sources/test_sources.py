@@ -6,7 +6,7 @@ import pytest
 from svdgan.errors import UserError
 from svdgan.sources.video import CaptureSource, FolderSource, open_source
 
-from .conftest import random_frames, write_frame_folder, write_video
+from ..conftest import random_frames, write_frame_folder, write_video
 
 
 class FakeCapture:

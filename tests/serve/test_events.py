@@ -41,17 +41,22 @@ def test_media_paths_come_from_the_database(tmp_path):
     assert store.get(e.id).bytes == 400
 
 
-def test_retention_deletes_oldest_first_by_age_and_size(tmp_path):
+def test_retention_deletes_oldest_first_by_age_size_of_the_whole_folder_and_free_space(tmp_path):
     store = EventStore(tmp_path)
     ids = []
     for k in range(5):
         e = store.open("cam", 1000.0 + k, 2.0, 0)
-        store.set_media(e.id, "clip", _media(store, f"event_{e.id}.webm", 1000))
+        store.set_media(e.id, "clip", _media(store, f"event_{e.id}.webm", 200_000))
         store.close_event(e.id, 1000.5 + k)
         ids.append(e.id)
     still_open = store.open("cam", 900.0, 2.0, 0)  # open events are never deleted
     assert store.enforce_retention(max_age_s=10, now=1010.5) == 1  # only the first is older than 10 s
     assert store.get(ids[0]) is None and not (store.media / f"event_{ids[0]}.webm").exists()
-    assert store.enforce_retention(max_bytes=2500) == 2  # 4000 bytes left: drop the two oldest
+    total = store.folder_bytes()  # the four clips, the database and its WAL
+    assert total > 800_000
+    assert store.enforce_retention(max_bytes=total - 350_000) == 2  # two clips go to get under the bound
     assert [e.id for e in store.list()] == [ids[4], ids[3], still_open.id]
     assert sorted(p.name for p in store.media.iterdir()) == [f"event_{ids[3]}.webm", f"event_{ids[4]}.webm"]
+    assert store.folder_bytes() <= total - 350_000
+    assert store.enforce_retention(min_free_bytes=100, free_bytes=lambda: 50) == 2  # a full disk: all closed go
+    assert [e.id for e in store.list()] == [still_open.id]

@@ -13,7 +13,7 @@ from svdgan.memory.bank import MotionMemory
 from svdgan.memory.fitting import fit_memory
 from svdgan.memory.flow import N_FEATURES, FlowCells, to_grey, video_cells
 
-from .conftest import TINY
+from ..conftest import TINY
 
 SMALL = MemoryConfig(enabled=True, height=48, cell=8)
 
@@ -169,7 +169,7 @@ def test_a_view_the_memory_does_not_fit_is_scored_by_the_generator_alone(synthet
 
 def test_another_view_is_scored_without_the_memory_by_evaluate_and_detect_alike(synthetic_dataset, tmp_path,
                                                                                     capsys):
-    from .conftest import random_frames, write_frame_folder, write_video
+    from ..conftest import random_frames, write_frame_folder, write_video
 
     out = tmp_path / "run"
     settings = ["memory.enabled=true", "memory.height=32", "memory.cell=8"]

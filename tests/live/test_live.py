@@ -15,8 +15,8 @@ from svdgan.serve.engine import Engine
 from svdgan.serve.events import EventStore
 from svdgan.sources.video import open_source
 
-from .conftest import TINY, write_frame_folder
-from .test_serve import scene
+from ..conftest import TINY, write_frame_folder
+from ..serve.test_serve import scene
 
 MEMORY = ["memory.enabled=true", "memory.height=32", "memory.cell=8"]
 
@@ -49,8 +49,9 @@ def test_detect_model_stream_and_serve_give_identical_scores(memory_model, tmp_p
     served = [score for _, score in engine.cameras["cam"].scores]
 
     assert len(detected) == len(streamed) == len(served) == 24
-    np.testing.assert_allclose(streamed, served, rtol=0, atol=1e-9)
-    np.testing.assert_allclose(detected, streamed, rtol=0, atol=1e-6)  # detect's events round to 6 places
+    # the same up to float32 rounding: each model load times equal conv forms and keeps the fastest
+    np.testing.assert_allclose(streamed, served, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(detected, streamed, rtol=1e-5, atol=1e-5)  # (detect's events round to 6 places)
     assert max(streamed[8:18]) > max(streamed[:8])  # the square is seen: these are real scores
 
 

@@ -9,7 +9,7 @@ import torch
 
 from svdgan.cli import main
 
-from .conftest import TINY
+from ..conftest import TINY
 
 
 def test_sigkill_then_resume_equals_an_uninterrupted_run(synthetic_dataset, tmp_path):

@@ -7,7 +7,7 @@ import pytest
 from svdgan.cli import main
 from svdgan.evaluation.metrics import auc, eer, evaluate, roc_curve
 
-AUTHORS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "authors_scores_ped2"
+AUTHORS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "authors_scores_ped2"
 
 
 def test_auc_hand_computed_cases():

@@ -13,9 +13,11 @@ from svdgan.serve.events import EventStore
 from svdgan.serve.web import create_app
 from svdgan.sources.video import Frame, Source
 
-from .conftest import TINY, write_frame_folder
+from ..conftest import TINY, write_frame_folder
 
 SIZE = (40, 32)
+LOCAL = "http://127.0.0.1:8080"  # a loopback Host: the only kind a server without allowed_hosts answers
+TOKEN = "a-test-token-of-24-bytes"
 
 
 def scene(n, square_from=None, square_to=None, seed=0):
@@ -91,7 +93,7 @@ def test_engine_opens_and_closes_one_event_with_snapshot_clip_and_messages(serve
 
 def test_http_api_serves_events_media_review_and_openapi(served):
     engine, _ = served
-    client = TestClient(create_app(engine))
+    client = TestClient(create_app(engine), base_url=LOCAL)
     event = client.get("/api/events").json()[0]
     assert client.get("/api/events", params={"camera": "yard"}).json() == []
     assert client.get(f"/api/events/{event['id']}").json()["curve"]
@@ -121,17 +123,17 @@ def test_http_api_serves_events_media_review_and_openapi(served):
 ])
 def test_bad_requests_are_refused(served, path, status):
     engine, _ = served
-    assert TestClient(create_app(engine)).get(path).status_code == status
+    assert TestClient(create_app(engine), base_url=LOCAL).get(path).status_code == status
 
 
 def test_token_is_required_on_every_request_when_set(served):
     engine, _ = served
-    client = TestClient(create_app(engine, token="s3cret"))
+    client = TestClient(create_app(engine, token=TOKEN), base_url=LOCAL)
     assert client.get("/api/events").status_code == 401
     assert client.get("/api/events", headers={"Authorization": "Bearer wrong"}).status_code == 401
-    assert client.get("/", params={"token": "wrong"}).status_code == 401
-    assert client.get("/api/events", headers={"Authorization": "Bearer s3cret"}).status_code == 200
-    assert client.get("/api/cameras/lobby/frame.jpg", params={"token": "s3cret"}).status_code == 200
+    assert client.get("/api/events", params={"token": TOKEN}).status_code == 401  # no URL carries the token
+    assert client.get("/", follow_redirects=False).headers["location"] == "/login"
+    assert client.get("/api/events", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
     before = engine.store.get(1).reviewed
     assert client.post("/api/events/1/review", json={"reviewed": not before}).status_code == 401
     assert engine.store.get(1).reviewed == before  # nothing written
