@@ -18,14 +18,12 @@ from svdgan.serve.web import MjpegViewers
 from svdgan.sources.video import redact
 
 from .test_serve import TOKEN, camera_model  # noqa: F401 (a fixture)
-from .test_serve_live import LiveScene, _chrome, free_port
+from .test_serve_live import LiveScene, _chrome, free_port, serving
 
 
 @pytest.fixture
 def secured(camera_model, tmp_path):  # noqa: F811
     """A server with a token on a loopback port, one event already recorded."""
-    import uvicorn
-
     from svdgan.serve.web import create_app
 
     config = ServeConfig([CameraConfig("lobby", "scene", threshold=1.5, min_frames=2, checkpoint=str(camera_model))],
@@ -33,20 +31,11 @@ def secured(camera_model, tmp_path):  # noqa: F811
     scene = LiveScene("lobby")
     engine = Engine(config, EventStore(tmp_path / "storage"), sources={"lobby": scene})
     engine.store.open("lobby", time.time(), 2.0, 0)
-    port = free_port()
     access = Access(TOKEN, allowed_hosts("127.0.0.1"))
-    server = uvicorn.Server(uvicorn.Config(create_app(engine, access=access), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
     engine.start()
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", engine
-    server.should_exit = True
-    scene.stopped.set()
-    thread.join(10)
+    with serving(create_app(engine, access=access)) as port:
+        yield f"http://127.0.0.1:{port}", engine
+        scene.stopped.set()
     engine.stop()
 
 
@@ -195,8 +184,6 @@ def test_a_request_body_too_large_is_refused(secured):
 def test_tls_serves_https_and_its_session_cookie_is_secure(camera_model, tmp_path):  # noqa: F811
     import subprocess
 
-    import uvicorn
-
     from svdgan.serve.web import create_app
 
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
@@ -204,20 +191,8 @@ def test_tls_serves_https_and_its_session_cookie_is_secure(camera_model, tmp_pat
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     config = ServeConfig([], storage=str(tmp_path / "storage"))
     engine = Engine(config, EventStore(tmp_path / "storage"))
-    port = free_port()
     app = create_app(engine, access=Access(TOKEN, allowed_hosts("127.0.0.1"), secure=True))
-    tls = {"ssl_certfile": str(tmp_path / "cert.pem"), "ssl_keyfile": str(tmp_path / "key.pem")}
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **tls))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+    with serving(app, ssl_certfile=str(tmp_path / "cert.pem"), ssl_keyfile=str(tmp_path / "key.pem")) as port:
         login = httpx.post(f"https://127.0.0.1:{port}/login", data={"token": TOKEN}, verify=False)
-        cookie = login.headers["set-cookie"].lower()
-        assert login.status_code == 303 and "secure" in cookie and "httponly" in cookie and "samesite=strict" in cookie
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    cookie = login.headers["set-cookie"].lower()
+    assert login.status_code == 303 and "secure" in cookie and "httponly" in cookie and "samesite=strict" in cookie

@@ -2,6 +2,7 @@
 a Mosquitto broker, a killed server. Needs Debian's chromium, chromium-driver and mosquitto
 (.ci/run installs them)."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -59,10 +60,25 @@ class LiveScene(Source):
             time.sleep(max(0.0, start + i / self.fps - time.monotonic()))
 
 
-@pytest.fixture
-def live_server(camera_model, tmp_path):  # noqa: F811
+@contextlib.contextmanager
+def serving(app, **options):
+    """The app on a loopback port of its own, in a thread, until the block ends; yields the port."""
     import uvicorn
 
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        _wait(lambda: server.started, timeout=20)
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def live_server(camera_model, tmp_path):  # noqa: F811
     from svdgan.serve.web import create_app
 
     config = ServeConfig([CameraConfig("lobby", "scene", threshold=1.5, min_frames=2, checkpoint=str(camera_model))],
@@ -71,18 +87,10 @@ def live_server(camera_model, tmp_path):  # noqa: F811
     engine = Engine(config, EventStore(tmp_path / "storage"),
                     lambda cam, kind, payload: alerts.append((kind, payload, time.monotonic())),
                     sources={"lobby": scene})
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
     engine.start()
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", scene, alerts, engine
-    server.should_exit = True
-    scene.stopped.set()
-    thread.join(10)
+    with serving(create_app(engine)) as port:
+        yield f"http://127.0.0.1:{port}", scene, alerts, engine
+        scene.stopped.set()
     engine.stop()
 
 
@@ -244,23 +252,17 @@ time.sleep(60)
     assert frames >= 20  # its pre-roll and more than a second of the event, at 20 frames/s
     store.close()
 
-    import uvicorn
-
     from svdgan.serve.web import create_app
 
     stored = Engine(ServeConfig([], storage=str(storage)), EventStore(storage))  # the page over what was kept
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(stored), host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    _wait(lambda: server.started, timeout=20)
-    driver = _chrome()
-    try:
-        driver.get(f"http://127.0.0.1:{port}/#/event/{cut.id}")
-        _wait(lambda: driver.execute_script("const v = document.getElementById('clip'); "
-                                            "return v && v.currentTime > 0"), timeout=30)
-    finally:
-        driver.quit()
-        server.should_exit = True
+    with serving(create_app(stored)) as port:
+        driver = _chrome()
+        try:
+            driver.get(f"http://127.0.0.1:{port}/#/event/{cut.id}")
+            _wait(lambda: driver.execute_script("const v = document.getElementById('clip'); "
+                                                "return v && v.currentTime > 0"), timeout=30)
+        finally:
+            driver.quit()
 
 
 def test_mqtt_with_a_password_says_online_and_offline_and_a_bad_prefix_is_refused(tmp_path):
