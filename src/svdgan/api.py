@@ -24,9 +24,7 @@ from svdgan.data.frames import resize
 from svdgan.errors import UserError
 from svdgan.evaluation.report import evaluate_checkpoint
 from svdgan.live.pipeline import LiveModel, LivePipeline, ScoredFrame
-from svdgan.memory.bank import load_memory
 from svdgan.memory.flow import to_grey
-from svdgan.model.checkpoint import default_checkpoint, load_generator
 from svdgan.scoring.fusion import scoring_for_view
 from svdgan.scoring.normalise import normalize, require_stats
 from svdgan.scoring.stream import StreamScorer, stream_video
@@ -40,10 +38,10 @@ class Model:
     def __init__(self, path: str | Path | None = None, mode: str = "exact", precision: str = "auto"):
         if mode not in ("exact", "fast"):
             raise UserError("mode must be exact or fast")
-        self.path = default_checkpoint(path)
-        self.generator, self.config, payload = load_generator(self.path)
-        self.stats: dict[str, float] | None = payload.get("score_stats")
-        self.memory = load_memory(payload, self.config)  # of normal motion, fused with the generator's score
+        live = LiveModel.load(path)  # the same loading as `svdgan detect` and serve
+        self.path, self.generator, self.config = live.path, live.generator, live.config
+        self.stats: dict[str, float] | None = live.stats
+        self.memory = live.memory  # of normal motion, fused with the generator's score
         self.mode = mode
         self.precision = resolve_precision(precision, announce=False)
 
