@@ -10,6 +10,7 @@ excludes zero and contains the paper's +2.38 points. The rows are trained by `be
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -90,6 +91,10 @@ def _cell(f: dict[str, Any]) -> str:
     return f"{f['mean']:.4f} ± {f['std']:.4f} ({each})"
 
 
+def _counted(machines: Counter) -> str:
+    return "; ".join(f"{m} ({n} run{'s' if n > 1 else ''})" for m, n in sorted(machines.items()))
+
+
 def paper_claim_table(results: dict[str, Any]) -> str:
     """Markdown: per budget, both arms and the difference with its interval, beside the paper's Table 2."""
     claim = results.get("paper_claim")
@@ -110,10 +115,11 @@ def paper_claim_table(results: dict[str, Any]) -> str:
         lines.append(f"| the paper, Table 2 (macro, authors' protocol) | {PAPER_TABLE2['without']:.2f} | "
                      f"{PAPER_TABLE2['with']:.2f} | +{PAPER_DIFFERENCE * 100:.2f} points | |")
         minutes = np.mean([r["train_seconds"] for r in rows]) / 60
-        machines = sorted({r.get("trained_on") or "machine not recorded" for r in rows})
+        trained = Counter(r.get("trained_on") or "machine not recorded" for r in rows)
+        scored = Counter(describe(r.get("hardware") or results["hardware"]) for r in rows)
         lines += ["", f"Each run trained {budget['steps']} steps (batch 3), mean {minutes:.0f} min of training (wall "
-                  f"time, with whatever else ran on the machine); trained on: {'; '.join(machines)}; scored on "
-                  f"{describe(rows[0]['hardware'] or results['hardware'])}.", ""]
+                  f"time, with whatever else ran on the machine); trained on: {_counted(trained)}; scored on: "
+                  f"{_counted(scored)}.", ""]
     lines.append("The paper's configuration: reconstruct frame t from frames t-6..t, frame mean squared error. "
                  "Mean ± sample standard deviation over seeds, each seed in brackets. The interval is Welch's t "
                  "interval of the difference of the means (unequal variances). Authors' protocol: per-video "

@@ -86,8 +86,9 @@ ROWS = [
 
 # The paper's configuration (reconstruct frame t, frame mean squared error), trained with and
 # without the SVD loss from several seeds at each budget, to test its Table 2.
+# fp32 on every machine, so that two seeds differ by their seed only ("auto" is bf16 where native).
 PAPER_CONFIG = ["model.target=reconstruct", "model.residual=false", "score.patch=0", "score.smooth=1",
-                *GENERATOR_ALONE]
+                "train.precision=fp32", *GENERATOR_ALONE]
 PAPER_BUDGETS = {100: 5, 500: 3}  # training steps -> seeds per arm
 
 

@@ -1,0 +1,136 @@
+"""Objects beside the memory of normal motion (issue 22), analysis: micro AUC on a dataset with
+ground truth of the cell memory, of each attribute group of the object memory, and of their sums.
+
+    python -m research.object_probe --data ../shared/data/ucsd_ped2 --cache runs/objects.pkl
+
+Normal footage builds the background, the memories and every statistic (each training video
+scored against memories without it); test labels only score the result, so the printed figures
+are analysis, not a choice of settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import pickle
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from svdgan.config import MemoryConfig
+from svdgan.data.datasets import discover
+from svdgan.data.groundtruth import frame_labels
+from svdgan.errors import UserError
+from svdgan.evaluation.metrics import auc
+from svdgan.memory.bank import MotionMemory
+from svdgan.memory.fitting import fit_bank
+from svdgan.memory.flow import FlowCells, cell_features, grey_video
+from svdgan.memory.objects import fit_object_memory, frame_scores
+from svdgan.objects.attributes import GROUPS
+from svdgan.objects.background import Background
+from svdgan.objects.finder import ObjectFinder
+from svdgan.scoring.normalise import causal_smooth
+from svdgan.utils.files import write_results
+from svdgan.utils.hardware import describe, hardware
+
+
+def extract(data: Path, config: MemoryConfig) -> dict[str, Any]:
+    """Per video and frame: motion cells and objects (the slow part, cached)."""
+    dataset = discover(data)
+    if dataset.ground_truth is None or not dataset.train:
+        raise UserError(f"{data} needs training videos and test ground truth")
+    start = time.perf_counter()
+    greys = {"train": [grey_video(v, config.height) for v in tqdm(dataset.train, desc="reading", leave=False)],
+             "test": [grey_video(v, config.height) for v in tqdm(dataset.test, desc="reading", leave=False)]}
+    background = Background.fit(greys["train"])
+    out: dict[str, Any] = {"labels": [frame_labels(t, len(g), v.name) for v, t, g in
+                                      zip(dataset.test, dataset.ground_truth, greys["test"], strict=True)]}
+    for split, videos in greys.items():
+        cells, objects = [], []
+        for video in tqdm(videos, desc=f"{split} flow and objects", leave=False):
+            flow, finder, previous, c, o = FlowCells(config.cell), ObjectFinder(background), None, [], []
+            for grey in video:
+                f = flow.flow(previous, grey)
+                c.append(cell_features(f, config.cell))
+                o.append(finder.push(grey, f))
+                previous = grey
+            cells.append(np.stack([x.numpy() for x in c]))
+            objects.append(o)
+        out[split] = {"cells": cells, "objects": objects}
+    out["extract_seconds"] = round(time.perf_counter() - start, 1)
+    return out
+
+
+def evaluate(features: dict[str, Any], config: MemoryConfig, smooth: int) -> dict[str, Any]:
+    labels = np.concatenate(features["labels"])
+    train, test = features["train"], features["test"]
+    # the cell memory and its normal statistics (each training video against the others)
+    cells_memory = MotionMemory(fit_bank([torch.from_numpy(c) for c in train["cells"]], config), config,
+                                (config.height, 1))
+    _, normal_cells = fit_memory_from_cells(train["cells"], config, smooth)
+    c_mean, c_std = normal_cells.mean(), normal_cells.std()
+    cells = [(causal_smooth(cells_memory.distances(torch.from_numpy(c)), smooth) - c_mean) / c_std
+             for c in test["cells"]]
+    # the object memory, its statistics, and the normal frames' scores per set of groups
+    memory, held_out = fit_object_memory(train["objects"])
+    test_d = [[{g: memory.distances(frame, g) for g in GROUPS} for frame in video] for video in test["objects"]]
+    rows = [{"parts": "cells", "micro_auc": auc(np.concatenate(cells), labels)}]
+    for n in range(1, len(GROUPS) + 1):
+        for groups in itertools.combinations(GROUPS, n):
+            normal = np.concatenate([causal_smooth(frame_scores(memory, v, groups), smooth) for v in held_out])
+            o_mean, o_std = normal.mean(), max(normal.std(), 1e-12)
+            objects = [(causal_smooth(frame_scores(memory, v, groups), smooth) - o_mean) / o_std for v in test_d]
+            rows.append({"parts": "+".join(groups), "micro_auc": auc(np.concatenate(objects), labels)})
+            rows.append({"parts": "cells+" + "+".join(groups),
+                         "micro_auc": auc(np.concatenate([c + o for c, o in zip(cells, objects)]), labels)})
+    n_objects = sum(len(f) for v in train["objects"] for f in v)
+    return {"rows": rows, "normal_objects": n_objects, "n_frames": int(len(labels)), "smooth": smooth}
+
+
+def fit_memory_from_cells(cells: list[np.ndarray], config: MemoryConfig, smooth: int) -> tuple[None, np.ndarray]:
+    """Each normal video's smoothed cell distances against a memory of the other videos."""
+    tensors = [torch.from_numpy(c) for c in cells]
+    scores = []
+    for i, c in enumerate(tensors):
+        rest = fit_bank([t for j, t in enumerate(tensors) if j != i], config)
+        scores.append(causal_smooth(MotionMemory(rest, config, (config.height, 1)).distances(c), smooth))
+    return None, np.concatenate(scores)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, type=Path)
+    parser.add_argument("--cache", type=Path, help="features kept here between runs")
+    parser.add_argument("--smooth", type=int, default=5)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    config = MemoryConfig(enabled=True)
+    try:
+        if args.cache and args.cache.exists():
+            features = pickle.loads(args.cache.read_bytes())
+        else:
+            features = extract(args.data, config)
+            if args.cache:
+                args.cache.parent.mkdir(parents=True, exist_ok=True)
+                args.cache.write_bytes(pickle.dumps(features))
+        results = evaluate(features, config, args.smooth)
+    except UserError as exc:
+        print(f"svdgan: error: {exc}", file=sys.stderr)
+        return 2
+    results.update(data=str(args.data), extract_seconds=features["extract_seconds"], hardware=hardware())
+    print(f"micro AUC on {results['n_frames']} test frames, {results['normal_objects']} normal objects "
+          f"(features in {results['extract_seconds']:.0f} s on {describe(results['hardware'])}):")
+    for r in results["rows"]:
+        print(f"  {r['parts']:28s} {r['micro_auc']:.4f}")
+    if args.json:
+        write_results(args.json, results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

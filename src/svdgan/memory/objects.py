@@ -1,0 +1,154 @@
+"""The memory of normal objects: every object seen in normal footage, and how far a new object's
+attributes lie from the nearest normal object near the same place, group by group.
+
+Each group is compared in its own space: the object's place (in eighths of the frame height) beside
+its attributes standardised by their spread over normal objects, so "nearest" means "alike and
+nearby": a walker-sized object is normal where walkers are, large where only small ones were seen.
+Each group's distance is standardised by the distances of normal objects from a memory fitted
+without their own video, and an object's score is the sum over the groups that are used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.spatial import cKDTree
+
+from svdgan.errors import UserError
+from svdgan.memory.bank import denormals_kept
+from svdgan.objects.attributes import GROUPS, WIDTHS, SeenObject
+
+PLACE_SCALE = 8.0  # one unit of place: an eighth of the frame height, as one standard deviation of an attribute
+
+
+def _stack(objects: Sequence[SeenObject], group: str) -> np.ndarray:
+    return np.stack([o.attributes[group] for o in objects]).astype(np.float64) if objects else np.zeros(
+        (0, WIDTHS[group]))
+
+
+class ObjectMemory:
+    def __init__(self, places: np.ndarray, attributes: dict[str, np.ndarray],
+                 stats: dict[str, dict[str, float]] | None = None):
+        self.places = places.astype(np.float64)  # (M, 2) normal objects' centres, in frame heights
+        self.attributes = {g: a.astype(np.float64) for g, a in attributes.items()}  # group -> (M, W)
+        self.scale = {g: np.maximum(a.std(0), 1e-6) for g, a in self.attributes.items()}  # per attribute
+        self.stats = stats or {}  # group -> {mean, std} of normal objects' distances
+        self._trees: dict[str, cKDTree] = {}
+
+    @classmethod
+    def of(cls, objects: Sequence[SeenObject]) -> ObjectMemory:
+        if not objects:
+            raise UserError("no moving objects in the normal footage: the object memory needs some")
+        return cls(np.stack([o.place for o in objects]), {g: _stack(objects, g) for g in GROUPS})
+
+    def __len__(self) -> int:
+        return len(self.places)
+
+    def _space(self, group: str, places: np.ndarray, values: np.ndarray) -> np.ndarray:
+        if group == "place":
+            return PLACE_SCALE * places
+        return np.concatenate([PLACE_SCALE * places, values / self.scale[group]], 1)
+
+    def distances(self, objects: Sequence[SeenObject], group: str, scale: dict[str, np.ndarray] | None = None
+                  ) -> np.ndarray:
+        """(n,) each object's distance to the nearest normal object in `group`'s space."""
+        if not objects:
+            return np.zeros(0)
+        with denormals_kept():
+            if group not in self._trees:
+                self._trees[group] = cKDTree(self._space(group, self.places, self.attributes[group]))
+            places = np.stack([o.place for o in objects]).astype(np.float64)
+            queries = self._space(group, places, _stack(objects, group))
+            return self._trees[group].query(queries, k=1)[0]
+
+    def standardised(self, objects: Sequence[SeenObject], group: str) -> np.ndarray:
+        s = self.stats[group]
+        return (self.distances(objects, group) - s["mean"]) / max(s["std"], 1e-12)
+
+    def object_scores(self, objects: Sequence[SeenObject], groups: Sequence[str]) -> np.ndarray:
+        """(n,) the sum of each object's standardised distances over `groups`."""
+        return sum((self.standardised(objects, g) for g in groups), np.zeros(len(objects)))
+
+    def empty_score(self, groups: Sequence[str]) -> float:
+        """A frame with no object scores as an object at distance 0 in every group: as normal as can be."""
+        return float(sum(-self.stats[g]["mean"] / max(self.stats[g]["std"], 1e-12) for g in groups))
+
+    def frame_score(self, objects: Sequence[SeenObject], groups: Sequence[str]) -> tuple[float, int | None]:
+        """The frame's score, its worst object's, and that object's index (None: no object)."""
+        if not objects:
+            return self.empty_score(groups), None
+        scores = self.object_scores(objects, groups)
+        worst = int(np.argmax(scores))
+        return float(scores[worst]), worst
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"places": torch.from_numpy(self.places.astype(np.float32)),
+                "attributes": {g: torch.from_numpy(a.astype(np.float32)) for g, a in self.attributes.items()},
+                "stats": self.stats}
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> ObjectMemory:
+        try:
+            memory = cls(payload["places"].numpy(), {g: a.numpy() for g, a in payload["attributes"].items()},
+                         payload["stats"])
+        except (KeyError, AttributeError, TypeError) as exc:
+            raise UserError(f"the checkpoint's object memory is malformed: {exc}") from None
+        if set(memory.attributes) != set(GROUPS) or any(len(a) != len(memory) for a in memory.attributes.values()):
+            raise UserError("the checkpoint's object memory is malformed: its groups do not match")
+        return memory
+
+
+Distances = dict[str, np.ndarray]  # group -> (n,) the distances of one frame's n objects
+
+
+def fit_object_memory(videos: list[list[list[SeenObject]]]) -> tuple[ObjectMemory, list[list[Distances]]]:
+    """Normal videos' objects (video -> frame -> objects) -> the memory of all of them, with the
+    statistics of each group's distances, and those distances per video and frame: each video
+    scored against a memory of the others (one video: each quarter against the rest of it)."""
+    held_out: list[list[Distances]] = [[{} for _ in video] for video in videos]
+    for v, part in _folds([len(video) for video in videos]):
+        rest = [o for j, video in enumerate(videos) for t, frame in enumerate(video)
+                if (j != v if len(videos) > 1 else not part.start <= t < part.stop) for o in frame]
+        frames = videos[v][part]
+        objects = [o for frame in frames for o in frame]
+        if not rest or not objects:
+            for t in range(part.start, part.stop):
+                held_out[v][t] = {g: np.full(len(videos[v][t]), np.nan) for g in GROUPS}
+            continue
+        memory = ObjectMemory.of(rest)
+        bounds = np.cumsum([0] + [len(f) for f in frames])
+        for g in GROUPS:
+            d = memory.distances(objects, g)
+            for k, t in enumerate(range(part.start, part.stop)):
+                held_out[v][t][g] = d[bounds[k]:bounds[k + 1]]
+    memory = ObjectMemory.of([o for video in videos for frame in video for o in frame])
+    for g in GROUPS:
+        d = np.concatenate([f[g] for video in held_out for f in video])
+        d = d[np.isfinite(d)]
+        if not len(d):
+            raise UserError("too few moving objects in the normal footage to calibrate the object memory")
+        memory.stats[g] = {"mean": float(d.mean()), "std": float(d.std())}
+    return memory, held_out
+
+
+def frame_scores(memory: ObjectMemory, frames: list[Distances], groups: Sequence[str]) -> np.ndarray:
+    """(N,) each frame's worst object's summed standardised distance over `groups` (distances as
+    fit_object_memory gives them; an object with no distance counts as normal)."""
+    empty = memory.empty_score(groups)
+    out = np.full(len(frames), empty)
+    for t, d in enumerate(frames):
+        if d and len(d[groups[0]]):
+            z = sum((d[g] - memory.stats[g]["mean"]) / max(memory.stats[g]["std"], 1e-12) for g in groups)
+            out[t] = max(np.nanmax(z) if np.isfinite(z).any() else empty, empty)
+    return out
+
+
+def _folds(lengths: list[int]) -> list[tuple[int, slice]]:
+    """Parts of the normal footage: (video, frames) of each video, or of one video's quarters."""
+    if len(lengths) >= 2:
+        return [(i, slice(0, n)) for i, n in enumerate(lengths)]
+    bounds = np.linspace(0, lengths[0], 5).astype(int)
+    return [(0, slice(int(a), int(b))) for a, b in zip(bounds[:-1], bounds[1:])]

@@ -1,0 +1,1 @@
+"""What moves: objects found by background subtraction on a fixed camera, their attributes, and short tracks."""
