@@ -117,9 +117,11 @@ def _storage(size_mb: int):
                 subprocess.run(["umount", "-l", str(mount)], capture_output=True)
 
 
-def _fill(folder: Path, cap_mb: int) -> Path:
+def fill_disk(folder: Path, cap_mb: int) -> Path:
     filler = folder / "filler"
-    with open(filler, "wb") as f, contextlib.suppress(OSError):
+    # unbuffered, and the error caught around the file too: closing a buffered file flushes what the
+    # full disk refused, and fails again
+    with contextlib.suppress(OSError), open(filler, "wb", buffering=0) as f:
         for _ in range(cap_mb * 16):
             f.write(b"\0" * 65536)
             f.flush()
@@ -160,7 +162,7 @@ def soak(minutes: float = 30.0, cameras: int = 4, fps: float = 5.0, clients: int
         while (elapsed := time.monotonic() - start) < minutes * 60:
             time.sleep(min(1.0, minutes * 60 - elapsed))
             if filler is None and elapsed >= fill_at:
-                filler = _fill(storage, fill_mb)
+                filler = fill_disk(storage, fill_mb)
             if filler is not None and filler.exists() and elapsed >= free_at:
                 filler.unlink()
             for part, fault in engine.faults.to_dict().items():

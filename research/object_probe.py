@@ -1,7 +1,7 @@
 """Objects beside the memory of normal motion (issue 22), analysis: micro AUC on a dataset with
 ground truth of the cell memory, of each attribute group of the object memory, and of their sums.
 
-    python -m research.object_probe --data ../shared/data/ucsd_ped2 --cache runs/objects.pkl
+    python -m research.object_probe --data ../shared/data/ucsd_ped2 --cache runs/flow
 
 Normal footage builds the background, the memories and every statistic (each training video
 scored against memories without it); test labels only score the result, so the printed figures
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import pickle
 import sys
 import time
 from pathlib import Path
@@ -39,28 +38,48 @@ from svdgan.utils.files import write_results
 from svdgan.utils.hardware import describe, hardware
 
 
-def extract(data: Path, config: MemoryConfig) -> dict[str, Any]:
-    """Per video and frame: motion cells and objects (the slow part, cached)."""
+def motion(data: Path, config: MemoryConfig, cache: Path | None) -> dict[str, Any]:
+    """Grey frames and optical flow of every video (the slow part, kept in `cache` as .npy)."""
     dataset = discover(data)
     if dataset.ground_truth is None or not dataset.train:
         raise UserError(f"{data} needs training videos and test ground truth")
+    out: dict[str, Any] = {"train": [], "test": [], "labels": [], "seconds": 0.0}
     start = time.perf_counter()
-    greys = {"train": [grey_video(v, config.height) for v in tqdm(dataset.train, desc="reading", leave=False)],
-             "test": [grey_video(v, config.height) for v in tqdm(dataset.test, desc="reading", leave=False)]}
-    background = Background.fit(greys["train"])
-    out: dict[str, Any] = {"labels": [frame_labels(t, len(g), v.name) for v, t, g in
-                                      zip(dataset.test, dataset.ground_truth, greys["test"], strict=True)]}
-    for split, videos in greys.items():
+    for split, videos in (("train", dataset.train), ("test", dataset.test)):
+        for i, video in enumerate(tqdm(videos, desc=f"{split} flow", leave=False)):
+            greys_file, flows_file = (cache / f"{split}{i:02d}_{k}.npy" if cache else None for k in ("grey", "flow"))
+            if greys_file and greys_file.exists() and flows_file.exists():
+                greys, flows = np.load(greys_file, mmap_mode="r"), np.load(flows_file, mmap_mode="r")
+            else:
+                greys = grey_video(video, config.height)
+                flow, previous, flows = FlowCells(config.cell), None, []
+                for grey in greys:
+                    flows.append(flow.flow(previous, grey).astype(np.float16))
+                    previous = grey
+                flows = np.stack(flows)
+                if cache:
+                    cache.mkdir(parents=True, exist_ok=True)
+                    np.save(greys_file, greys)
+                    np.save(flows_file, flows)
+            out[split].append((greys, flows))
+    out["labels"] = [frame_labels(t, len(g), v.name) for v, t, (g, _) in
+                     zip(dataset.test, dataset.ground_truth, out["test"], strict=True)]
+    out["seconds"] = round(time.perf_counter() - start, 1)
+    return out
+
+
+def extract(videos: dict[str, Any], config: MemoryConfig) -> dict[str, Any]:
+    """Per video and frame: motion cells and objects."""
+    background = Background.fit([np.asarray(g) for g, _ in videos["train"]])
+    out: dict[str, Any] = {"labels": videos["labels"]}
+    start = time.perf_counter()
+    for split in ("train", "test"):
         cells, objects = [], []
-        for video in tqdm(videos, desc=f"{split} flow and objects", leave=False):
-            flow, finder, previous, c, o = FlowCells(config.cell), ObjectFinder(background), None, [], []
-            for grey in video:
-                f = flow.flow(previous, grey)
-                c.append(cell_features(f, config.cell))
-                o.append(finder.push(grey, f))
-                previous = grey
-            cells.append(np.stack([x.numpy() for x in c]))
-            objects.append(o)
+        for greys, flows in tqdm(videos[split], desc=f"{split} objects", leave=False):
+            finder = ObjectFinder(background)
+            flows = np.asarray(flows, np.float32)
+            cells.append(np.stack([cell_features(f, config.cell).numpy() for f in flows]))
+            objects.append([finder.push(np.asarray(g), f) for g, f in zip(greys, flows)])
         out[split] = {"cells": cells, "objects": objects}
     out["extract_seconds"] = round(time.perf_counter() - start, 1)
     return out
@@ -88,6 +107,8 @@ def evaluate(features: dict[str, Any], config: MemoryConfig, smooth: int) -> dic
             rows.append({"parts": "+".join(groups), "micro_auc": auc(np.concatenate(objects), labels)})
             rows.append({"parts": "cells+" + "+".join(groups),
                          "micro_auc": auc(np.concatenate([c + o for c, o in zip(cells, objects)]), labels)})
+            rows.append({"parts": "max(cells, " + "+".join(groups) + ")",
+                         "micro_auc": auc(np.concatenate([np.maximum(c, o) for c, o in zip(cells, objects)]), labels)})
     n_objects = sum(len(f) for v in train["objects"] for f in v)
     return {"rows": rows, "normal_objects": n_objects, "n_frames": int(len(labels)), "smooth": smooth}
 
@@ -105,19 +126,13 @@ def fit_memory_from_cells(cells: list[np.ndarray], config: MemoryConfig, smooth:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, type=Path)
-    parser.add_argument("--cache", type=Path, help="features kept here between runs")
+    parser.add_argument("--cache", type=Path, help="grey frames and flow kept in this folder between runs")
     parser.add_argument("--smooth", type=int, default=5)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     config = MemoryConfig(enabled=True)
     try:
-        if args.cache and args.cache.exists():
-            features = pickle.loads(args.cache.read_bytes())
-        else:
-            features = extract(args.data, config)
-            if args.cache:
-                args.cache.parent.mkdir(parents=True, exist_ok=True)
-                args.cache.write_bytes(pickle.dumps(features))
+        features = extract(motion(args.data, config, args.cache), config)
         results = evaluate(features, config, args.smooth)
     except UserError as exc:
         print(f"svdgan: error: {exc}", file=sys.stderr)

@@ -37,6 +37,17 @@ def write_video(path: Path, frames: list[np.ndarray], fourcc: str = "MJPG", fps:
     writer.release()
 
 
+@pytest.fixture(autouse=True)
+def fp32_where_auto(monkeypatch):
+    """Precision 'auto' is fp32 in every test, on every machine kind: bfloat16, where a CPU has it
+    natively, rounds scores differently in each code path, and the tests compare paths exactly.
+    Tests of bfloat16 ask for it, or stub the CPU's flags themselves."""
+    from svdgan.utils import precision
+
+    flags = precision.cpu_flags()
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset(flags) - {"avx512_bf16", "amx_bf16", "bf16"})
+
+
 @pytest.fixture
 def tiny_config():
     return load_config(TINY)

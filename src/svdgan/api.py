@@ -68,8 +68,10 @@ class Model:
         worst normal training frame), 'video' (min-max over these frames) or 'none' (raw error)."""
         stats = require_stats(self.stats, self.path) if normalize_with == "train" else self.stats
         rgb = self._as_rgb(frames)
-        raw = stream_video(self._scorer(), np.stack([resize(f, self.config.model.size, self.config.model.channels)
-                                                     for f in rgb]))
+        raw = None  # the memory alone scores (score.generator false), or the generator with it:
+        if self.config.score.generator:
+            raw = stream_video(self._scorer(), np.stack([resize(f, self.config.model.size, self.config.model.channels)
+                                                         for f in rgb]))
         memory, stats = scoring_for_view(self.memory, stats, rgb[0].shape, str(self.path))
         if memory is not None:
             greys = np.stack([to_grey(f, memory.config.height) for f in rgb])

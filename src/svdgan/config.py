@@ -66,6 +66,7 @@ class ScoreConfig:
     batch_size: int = 8  # windows scored per forward pass
     patch: int = 0  # 0: mean squared error of the frame; k: of its worst k x k patch (model pixels)
     smooth: int = 1  # causal moving average of a frame's score over the last `smooth` frames
+    generator: bool = True  # false: the frame's score is the memory's alone, and the generator is not run
 
 
 @dataclass
@@ -129,6 +130,8 @@ class Config:
             (2 <= self.memory.cell <= self.memory.height, "memory.cell must be between 2 and memory.height"),
             (self.memory.every >= 1 and self.memory.max_frames >= 1, "memory.every and max_frames must be >= 1"),
             (self.memory.weight >= 0, "memory.weight must be non-negative"),
+            (self.score.generator or self.memory.enabled, "score.generator: false needs memory.enabled: true "
+             "(something must score the frames)"),
         ]
         for ok, message in checks:
             if not ok:

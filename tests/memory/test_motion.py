@@ -2,6 +2,7 @@
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -125,9 +126,16 @@ def test_a_model_with_a_memory_trains_evaluates_streams_and_recalibrates(synthet
     events = tmp_path / "events.jsonl"
     code, _, _ = run(["detect", synthetic_dataset / "testing" / "frames" / "01", "--checkpoint",
                       out / "checkpoint.pt", "--events", events], capsys)
-    live = [json.loads(line)["score"] for line in events.read_text().splitlines()]
+    records = [json.loads(line) for line in events.read_text().splitlines()]
+    live = [r["score"] for r in records]
     assert code == 0
     np.testing.assert_allclose(live, offline, rtol=1e-4, atol=1e-4)  # detect fuses as evaluate does
+    alarms = [r for r in records if r["anomalous"]]
+    assert alarms and all(set(r["why"]) == {"reason", "box"} for r in alarms)  # each alarm says why and where
+    assert all("why" not in r for r in records if not r["anomalous"])
+    h, w = cv2.imread(str(sorted((synthetic_dataset / "testing" / "frames" / "01").iterdir())[0])).shape[:2]
+    assert all(0 <= x < w and 0 <= y < h and x + bw <= w and y + bh <= h for x, y, bw, bh in
+               (r["why"]["box"] for r in alarms))
     # the ablation switch: without the memory the scores are the generator's alone, and differ
     plain = tmp_path / "plain.pt"
     assert run(["calibrate", "--checkpoint", out / "checkpoint.pt", "--data", synthetic_dataset, "--out", plain,
@@ -200,3 +208,42 @@ def test_denormals_are_kept_for_the_search_and_flushed_again_after():
         assert flushed()
     finally:
         torch.set_flush_denormal(False)
+
+
+def test_a_model_scored_by_its_memory_alone_never_runs_the_generator(synthetic_dataset, tmp_path, capsys,
+                                                                     monkeypatch):
+    from svdgan.model.generator import Generator
+
+    from ..conftest import random_frames, write_video
+
+    out = tmp_path / "run"
+    settings = ["memory.enabled=true", "memory.height=32", "memory.cell=8", "score.smooth=2"]
+    assert run(["train", "--data", synthetic_dataset, "--out", out, "--config", TINY, "--quiet",
+                *[a for m in settings for a in ("--set", m)]], capsys)[0] == 0
+    alone = tmp_path / "alone.pt"
+
+    def not_run(*args, **kwargs):
+        raise AssertionError("the generator ran")
+
+    monkeypatch.setattr(Generator, "forward", not_run)
+    monkeypatch.setattr(Generator, "decode", not_run)
+    assert run(["calibrate", "--checkpoint", out / "checkpoint.pt", "--data", synthetic_dataset, "--out", alone,
+                "--set", "score.generator=false", "--quiet"], capsys)[0] == 0
+    payload = torch.load(alone, weights_only=True)
+    assert payload["score_stats"]["generator"] is False and set(payload["motion"]["stats"]) == {"motion"}
+    code, _, _ = run(["evaluate", "--checkpoint", alone, "--data", synthetic_dataset, "--out", tmp_path / "r",
+                      "--normalize", "train", "--quiet"], capsys)
+    assert code == 0 and json.loads((tmp_path / "r" / "metrics.json").read_text())["micro_auc"] > 0.5
+    offline = [float(line.split(",")[2]) for line in (tmp_path / "r" / "scores.csv").read_text().splitlines()[1:]
+               if line.startswith("01,")]
+    events = tmp_path / "events.jsonl"
+    assert run(["detect", synthetic_dataset / "testing" / "frames" / "01", "--checkpoint", alone,
+                "--events", events], capsys)[0] == 0
+    live = [json.loads(line)["score"] for line in events.read_text().splitlines()]
+    np.testing.assert_allclose(live, offline, rtol=1e-4, atol=1e-4)
+    # with the memory alone, a view it does not fit cannot be scored: one line, exit 2
+    video = tmp_path / "wide.avi"
+    write_video(video, random_frames(6, 16, 64))
+    code, _, err = run(["detect", video, "--checkpoint", alone], capsys)
+    errors = [line for line in err.splitlines() if "error" in line]
+    assert code == 2 and len(errors) == 1 and "memory alone" in errors[0] and errors[0] == err.strip().splitlines()[-1]

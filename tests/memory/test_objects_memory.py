@@ -16,7 +16,8 @@ def seen(x: float, y: float, height: float = 0.2, speed: float = 0.01, track: in
     size = np.array([np.log(height), np.log(height / 2), 0.6], np.float32)
     motion = np.zeros(WIDTHS["motion"], np.float32)
     motion[[0, 2, 3]] = speed
-    return SeenObject(track, (0, 0, 1, 1), place, {"place": place, "size": size, "motion": motion})
+    look = np.zeros(WIDTHS["look"], np.float32)
+    return SeenObject(track, (0, 0, 1, 1), place, {"place": place, "size": size, "motion": motion, "look": look})
 
 
 def walkers(video: int, frames: int = 20) -> list[list[SeenObject]]:

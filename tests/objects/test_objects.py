@@ -2,6 +2,7 @@
 
 import io
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -76,10 +77,10 @@ def test_the_tracker_measures_velocity_and_starts_new_tracks():
     background = Background.fit([np.stack([empty(rng) for _ in range(10)])])
     for t in range(6):
         grey, flow = scene([(10 + 2 * t, 10, 10, 2.0)], rng)
-        tracks = tracker.update(find_blobs(background.foreground(grey), flow))
+        tracks = tracker.update(find_blobs(background.foreground(grey), flow, grey))
     assert tracks[0].velocity[0] == pytest.approx(2.0, abs=0.3) and tracks[0].age == 6
     grey, flow = scene([(10, 30, 10, 0.0), (22, 10, 10, 2.0)], rng)
-    ids = [t.id for t in tracker.update(find_blobs(background.foreground(grey), flow))]
+    ids = [t.id for t in tracker.update(find_blobs(background.foreground(grey), flow, grey))]
     assert len(set(ids)) == 2 and tracks[0].id in ids
 
 
@@ -95,7 +96,7 @@ def test_noise_and_specks_are_not_objects(background):
     rng = np.random.default_rng(5)
     grey, flow = scene([], rng)
     grey[5, 5] = 0  # one dead pixel
-    assert find_blobs(background.foreground(grey), flow) == []
+    assert find_blobs(background.foreground(grey), flow, grey) == []
 
 
 def test_the_background_follows_slow_light_changes_and_survives_a_checkpoint(background):
@@ -117,3 +118,21 @@ def test_a_background_needs_normal_frames_of_one_size():
         Background.fit([np.zeros((3, H, W), np.uint8)])
     with pytest.raises(UserError, match="one frame size"):
         Background.fit([np.zeros((10, H, W), np.uint8), np.zeros((10, H, W + 2), np.uint8)])
+
+
+def test_the_look_tells_a_wheel_from_a_walker_and_ignores_contrast():
+    from svdgan.objects.blobs import look_features
+
+    bar = np.full((24, 12), 200, np.uint8)
+    bar[:, 4:8] = 40  # upright, like a walker: vertical edges
+    ring = np.full((24, 24), 200, np.uint8)
+    cv2.circle(ring, (12, 12), 9, 40, 2)  # a wheel: edges of every orientation
+    walker, wheel = look_features(bar, bar < 100), look_features(ring, ring < 100)
+    faint = look_features((bar // 2 + 60).astype(np.uint8), bar < 100)
+    assert np.linalg.norm(walker - faint) < 0.05 < np.linalg.norm(walker - wheel)
+
+
+def test_motion_along_an_axis_stays_in_one_direction_bin_whatever_the_noise():
+    rng = np.random.default_rng(6)
+    vectors = np.stack([np.full(200, 2.0), rng.normal(0, 0.05, 200)], 1).astype(np.float32)
+    assert (flow_features(vectors)[4:] > 0).sum() == 1

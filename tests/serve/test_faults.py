@@ -4,6 +4,7 @@ disk, a camera that goes away for a minute; and a second server on one storage f
 import contextlib
 import errno
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -275,3 +276,13 @@ def test_a_really_full_disk_keeps_scoring_and_every_event_row_and_recording_resu
             scene.stopped.set()
         engine.stop()
         engine.store.close()
+
+
+def test_the_soak_fills_a_real_disk_to_its_last_byte_without_failing_itself(small_disk):
+    from benchmarks.soak import fill_disk
+
+    if small_disk is None:
+        pytest.skip("no filesystem of its own can be mounted here")
+    for _ in range(2):  # a second fill of a full disk writes nothing and fails nothing
+        filler = fill_disk(small_disk, cap_mb=8)
+    assert filler.stat().st_size > 1.5 * 2**20 and shutil.disk_usage(small_disk).free < 64 * 1024

@@ -111,6 +111,52 @@ def test_http_api_serves_events_media_review_and_openapi(served):
     assert "<title>svdgan</title>" in client.get("/").text
 
 
+def test_an_event_says_why_and_where_in_its_row_snapshot_messages_and_api(camera_model, tmp_path):
+    """With a memory of normal motion, the event's peak frame says what was unusual and where."""
+    write_frame_folder(tmp_path / "normal" / "01", scene(40, seed=1), ext="png")
+    write_frame_folder(tmp_path / "normal" / "02", scene(40, seed=3), ext="png")
+    model = tmp_path / "memory.pt"
+    assert main(["calibrate", "--checkpoint", str(camera_model), "--data", str(tmp_path / "normal"), "--out",
+                 str(model), "--set", "memory.enabled=true", "--set", "memory.height=32", "--set", "memory.cell=8",
+                 "--quiet"]) == 0
+    config = ServeConfig([CameraConfig("lobby", "scripted", threshold=1.5, min_frames=2, checkpoint=str(model))],
+                         storage=str(tmp_path / "storage"), pre_seconds=0.5, post_seconds=0.5)
+    messages = []
+    engine = Engine(config, EventStore(tmp_path / "storage"), lambda cam, kind, payload: messages.append(payload),
+                    sources={"lobby": ScriptedSource("lobby", scene(60, 25, 37))})
+    engine.start()
+    engine.join(60)
+    (event,) = engine.store.list()
+    assert event.why["reason"] in ("moving where nothing moves", "fast for this place")  # normal: sensor noise
+    x, y, w, h = event.why["box"]
+    assert 0 <= x < SIZE[0] and 0 <= y < SIZE[1] and w > 0 and h > 0 and 0 <= y < 24 and y + h > 8  # on the square
+    assert all(m["why"]["reason"] == event.why["reason"] for m in messages)
+    client = TestClient(create_app(engine), base_url=LOCAL)
+    assert client.get(f"/api/events/{event.id}").json()["why"] == event.why
+    assert client.get(f"/api/events/{event.id}/snapshot").content[:2] == b"\xff\xd8"
+
+
+def test_a_database_from_before_explanations_is_read_and_extended(tmp_path):
+    import sqlite3
+
+    folder = tmp_path / "old"
+    folder.mkdir()
+    db = sqlite3.connect(folder / "events.db")
+    db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, camera TEXT NOT NULL, start REAL NOT NULL, "
+               "end REAL, peak_score REAL NOT NULL, peak_frame INTEGER NOT NULL, snapshot TEXT, clip TEXT, "
+               "bytes INTEGER NOT NULL DEFAULT 0, reviewed INTEGER NOT NULL DEFAULT 0, curve TEXT)")
+    db.execute("INSERT INTO events (camera, start, end, peak_score, peak_frame) VALUES ('old', 1.0, 2.0, 3.0, 4)")
+    db.commit()
+    db.close()
+    store = EventStore(folder)
+    assert store.get(1).why is None and store.get(1).camera == "old"
+    opened = store.open("new", 5.0, 2.0, 7, why={"reason": "fast for this place", "box": [1, 2, 3, 4]})
+    store.touch(opened.id, 6.0, 3.0, 9, {"reason": "moving where nothing moves", "box": [5, 6, 7, 8]})
+    store.touch(opened.id, 6.5, 2.5, 10, {"reason": "not the peak", "box": [0, 0, 1, 1]})
+    event = store.get(opened.id)
+    assert (event.peak_frame, event.why["reason"]) == (9, "moving where nothing moves")
+
+
 @pytest.mark.parametrize("path,status", [
     ("/api/events/..%2F..%2Fetc%2Fpasswd/clip", 404),  # no route: never a file path
     ("/api/events/abc/clip", 422),  # not an event id

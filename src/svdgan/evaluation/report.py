@@ -63,7 +63,8 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, out_dir: str |
     scored = _score_test_videos(dataset, generator, config, stats, memory, normalize_mode, mode, precision, progress)
     metrics = _write_report(Path(out_dir), scored, dataset.ground_truth is not None, normalize_mode)
     metrics.update({"checkpoint": str(checkpoint), "mode": mode, "precision": precision,
-                    "score": {"patch": config.score.patch, "smooth": config.score.smooth, "motion": memory is not None},
+                    "score": {"patch": config.score.patch, "smooth": config.score.smooth, "motion": memory is not None,
+                              "generator": config.score.generator},
                     "data": str(data), "layout": dataset.layout})
     atomic_write(Path(out_dir) / "metrics.json", lambda tmp: tmp.write_text(json.dumps(metrics, indent=2)))
     if precision_note:  # said at the end: bad input anywhere above gets its one error line alone
@@ -92,7 +93,9 @@ def _score_test_videos(dataset: Any, generator: Generator, config: Config, stats
         if dataset.ground_truth is not None:
             labels = frame_labels(dataset.ground_truth[i], len(frames), video=video.name)
         masks = dataset.pixel_masks[i] if dataset.pixel_masks and mode == "exact" else None
-        if mode == "fast":  # as `svdgan detect --mode fast` scores a stream
+        if not config.score.generator:  # the memory alone scores: no generator, no error maps
+            raw, masks = None, None
+        elif mode == "fast":  # as `svdgan detect --mode fast` scores a stream
             raw = stream_video(StreamScorer(generator, config, "fast", precision), frames)
         else:
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
@@ -104,10 +107,11 @@ def _score_test_videos(dataset: Any, generator: Generator, config: Config, stats
             video_memory, video_stats = scoring_for_view(memory, stats, (*greys.shape[1:], 1), f"video {video.name}")
             if video_memory is not None:
                 raw = memory.fuse(raw, memory.video_scores(greys, config.score.smooth))
+
         if masks is not None:
             pixels.add(scored.maps, masks.at_size(len(frames), config.model.size, video.name))
         rows.append((video.name, normalize(raw, normalize_mode, video_stats), labels))
-        if i < GRID_VIDEOS:
+        if i < GRID_VIDEOS and config.score.generator:
             samples += _grid_samples(generator, frames, raw, config, video.name, labels)
     bar.close()
     return _Scored(rows, pixels, samples)
@@ -145,5 +149,6 @@ def _write_report(out_dir: Path, scored: _Scored, labelled: bool, normalize_mode
     for name, scores, labels in rows:
         atomic_write(out_dir / "videos" / f"{name}.png", lambda tmp, n=name, s=scores, lab=labels:
                      plots.plot_video_scores(tmp, n, s, lab, metrics.get("eer_threshold"), normalize_mode))
-    atomic_write(out_dir / "reconstructions.png", lambda tmp: plots.plot_reconstructions(tmp, scored.samples))
+    if scored.samples:  # none without a generator
+        atomic_write(out_dir / "reconstructions.png", lambda tmp: plots.plot_reconstructions(tmp, scored.samples))
     return metrics

@@ -22,10 +22,14 @@ class Alarm:
         return self.run >= self.min_frames
 
 
-def event(source: str, frame: int, time: float, score: float, anomalous: bool) -> dict[str, Any]:
-    """One JSON-lines record of `svdgan detect`."""
-    return {"source": source, "frame": frame, "time": round(time, 4), "score": round(float(score), 6),
-            "anomalous": bool(anomalous)}
+def event(source: str, frame: int, time: float, score: float, anomalous: bool,
+          why: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One JSON-lines record of `svdgan detect`; an anomalous frame says why, where it can."""
+    record = {"source": source, "frame": frame, "time": round(time, 4), "score": round(float(score), 6),
+              "anomalous": bool(anomalous)}
+    if anomalous and why is not None:
+        record["why"] = why
+    return record
 
 
 def write_event(stream: IO[str], record: dict[str, Any]) -> None:

@@ -117,7 +117,9 @@ def _run(sources: list[Source], pipeline: LivePipeline, options: DetectOptions,
                 done = time.perf_counter()
                 for (i, _, arrived), result in zip(batch, scored):
                     tally.add(i, result.anomalous, done - arrived)
-                    write_event(events, event(result.source, result.frame, result.time, result.score, result.anomalous))
+                    why = result.why.to_dict() if result.why else None
+                    write_event(events, event(result.source, result.frame, result.time, result.score,
+                                              result.anomalous, why))
                     if videos:
                         _annotate(videos[i], sources[i], result)
                 if options.max_frames and sum(tally.frames) >= options.max_frames:
@@ -134,7 +136,7 @@ def _run(sources: list[Source], pipeline: LivePipeline, options: DetectOptions,
 def _annotate(video: AnnotatedVideo, source: Source, result: ScoredFrame) -> None:
     if video.writer is None:
         video.fps = source.fps or video.fps
-    video.write(result.image, result.error_map, result.score, result.anomalous)
+    video.write(result.image, result.error_map, result.score, result.anomalous, result.why)
 
 
 def _summary(sources: list[Source], readers: list[SourceReader], tally: _Tally, options: DetectOptions,

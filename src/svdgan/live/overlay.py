@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from svdgan.errors import UserError
+from svdgan.memory.explain import Why
 
 PANEL = 256  # height of the frame and heat-map panels
 CURVE_HEIGHT = 96
@@ -22,6 +23,15 @@ def heat_map(errors: np.ndarray, size: tuple[int, int], scale: float) -> np.ndar
     level = np.clip(errors / max(scale, 1e-12), 0, 1)
     level = cv2.resize((level * 255).astype(np.uint8), size, interpolation=cv2.INTER_LINEAR)
     return cv2.applyColorMap(level, cv2.COLORMAP_JET)
+
+
+def mark(canvas: np.ndarray, why: Why, scale: float) -> None:
+    """Draw what made a frame unusual on it (BGR, drawn at `scale` times the frame as read): its box
+    and the reason beside it."""
+    x, y, w, h = (round(v * scale) for v in why.box)
+    cv2.rectangle(canvas, (x, y), (x + w, y + h), (0, 0, 255), 2)
+    text_y = y - 6 if y > 18 else min(y + h + 16, canvas.shape[0] - 4)
+    cv2.putText(canvas, why.reason, (max(x, 2), text_y), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 255), 1, cv2.LINE_AA)
 
 
 class AnnotatedVideo:
@@ -43,10 +53,13 @@ class AnnotatedVideo:
             raise UserError(f"output folder does not exist: {self.path.parent}")
         return self
 
-    def write(self, image: np.ndarray, errors: np.ndarray, score: float, anomalous: bool) -> None:
+    def write(self, image: np.ndarray, errors: np.ndarray, score: float, anomalous: bool,
+              why: Why | None = None) -> None:
         h, w = image.shape[:2]
         width = max(2, round(w * PANEL / h / 2) * 2)
         frame = cv2.resize(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), (width, PANEL))
+        if anomalous and why is not None:
+            mark(frame, why, width / w)
         self.error_scale = max(self.error_scale * 0.99, float(np.percentile(errors, 99.9)), 1e-6)
         heat = cv2.addWeighted(frame, 0.4, heat_map(errors, (width, PANEL), self.error_scale), 0.6, 0)
         self.scores.append(score)

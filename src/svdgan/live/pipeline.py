@@ -19,6 +19,7 @@ from svdgan.config import Config
 from svdgan.data.frames import resize, to_model_range
 from svdgan.live.alerts import Alarm
 from svdgan.memory.bank import MotionMemory, load_memory
+from svdgan.memory.explain import Why
 from svdgan.model.checkpoint import default_checkpoint, load_generator
 from svdgan.model.generator import Generator
 from svdgan.scoring.fusion import SourceScores
@@ -48,7 +49,8 @@ class ScoredFrame(NamedTuple):
     score: float  # normalised: 1.0 = the worst normal training frame
     anomalous: bool  # the alert state: score above threshold for min_frames frames in a row
     image: np.ndarray  # (H, W, 3) uint8 RGB, the frame as read
-    error_map: np.ndarray  # (S, S) float32 per-pixel squared error at model size
+    error_map: np.ndarray  # (S, S) float32 per-pixel squared error at model size (zeros: no generator)
+    why: Why | None = None  # what made the frame unusual and where, from the memory of normal motion
 
 
 @dataclass
@@ -100,12 +102,15 @@ class LivePipeline:
     def score(self, frames: list[tuple[int, Frame]]) -> list[ScoredFrame]:
         """(stream id, frame as read) of sources with a new frame -> their scored frames, in order."""
         size, channels = self.model.config.model.size, self.model.config.model.channels
-        x = to_model_range(np.stack([resize(f.image, size, channels) for _, f in frames]))
-        result = self.scorer.push(x, [stream for stream, _ in frames])
+        result = None
+        if self.model.config.score.generator:  # otherwise the memory alone scores: the generator is not run
+            x = to_model_range(np.stack([resize(f.image, size, channels) for _, f in frames]))
+            result = self.scorer.push(x, [stream for stream, _ in frames])
         scored = []
         for j, (stream, frame) in enumerate(frames):
             source = self.sources[stream]
-            score = source.scores.score(result.scores[j], frame.image)
+            score = source.scores.score(None if result is None else result.scores[j], frame.image)
+            errors = np.zeros((size, size), np.float32) if result is None else result.errors[j, 0].float().numpy()
             scored.append(ScoredFrame(source.name, frame.index, frame.time, score, source.alarm.update(score),
-                                      frame.image, result.errors[j, 0].float().numpy()))
+                                      frame.image, errors, source.scores.why))
         return scored

@@ -20,6 +20,7 @@ from scipy.spatial import cKDTree
 
 from svdgan.config import Config, MemoryConfig
 from svdgan.errors import UserError
+from svdgan.memory.explain import PlaceMotion, Why, cell_box, motion_reason
 from svdgan.memory.flow import N_FEATURES, FlowCells, to_grey, video_cells, working_size
 from svdgan.scoring.normalise import causal_smooth
 
@@ -56,15 +57,27 @@ class MotionMemory:
         self.frame_size = tuple(frame_size)  # (h, w) of the grey frames it was fitted on
         self.stats = stats or {}  # {"generator": {mean, std}, "motion": {mean, std}, "generator_scores"}
         self._trees: list[cKDTree] | None = None  # per position: its normal cells and its neighbours'
+        self._places: dict[int, PlaceMotion] = {}  # per position, when an explanation first needs it
+
+    def _build(self) -> list[cKDTree]:
+        if self._trees is None:  # repeated cells (still places) are kept once: the nearest is the same
+            with denormals_kept():
+                self._trees = [cKDTree(np.unique(points.astype(np.float64), axis=0))
+                               for points in _with_neighbours(self.bank).numpy()]
+        return self._trees
 
     def _nearest(self, queries: np.ndarray) -> np.ndarray:
         """(G, N, D) queries per position -> (G, N) distance to the nearest normal cell there (exact,
         with one k-d tree per position, cheaper than a brute-force search)."""
+        trees = self._build()
         with denormals_kept():
-            if self._trees is None:  # repeated cells (still places) are kept once: the nearest is the same
-                self._trees = [cKDTree(np.unique(points.astype(np.float64), axis=0))
-                               for points in _with_neighbours(self.bank).numpy()]
-            return np.stack([tree.query(q, k=1)[0] for tree, q in zip(self._trees, queries)])
+            return np.stack([tree.query(q, k=1)[0] for tree, q in zip(trees, queries)])
+
+    def place_motion(self, position: int) -> PlaceMotion:
+        """The normal motion at a cell's `position` (row-major) and its neighbours."""
+        if position not in self._places:
+            self._places[position] = PlaceMotion.of(self._build()[position].data)
+        return self._places[position]
 
     @property
     def grid(self) -> tuple[int, int]:
@@ -85,6 +98,10 @@ class MotionMemory:
     def distances(self, cells: torch.Tensor, keep: torch.Tensor | None = None) -> np.ndarray:
         """(N, D, gh, gw) -> (N,) each frame's worst cell distance to the nearest normal cell.
         keep (gh, gw): 1 where a cell counts (ignored regions are 0)."""
+        return self.cell_distances(cells, keep).max(0).astype(np.float64)
+
+    def cell_distances(self, cells: torch.Tensor, keep: torch.Tensor | None = None) -> np.ndarray:
+        """(N, D, gh, gw) -> (gh * gw, N) each cell's distance to the nearest normal cell near it."""
         if tuple(cells.shape[-2:]) != self.grid:
             h, w = self.frame_size
             raise UserError(f"the motion memory was fitted on frames of aspect {w}x{h}, these give another "
@@ -93,17 +110,21 @@ class MotionMemory:
         nearest = self._nearest(cells.float().permute(2, 3, 0, 1).reshape(gh * gw, n, d).numpy())  # (G, N)
         if keep is not None:
             nearest = nearest * keep.reshape(-1, 1).numpy()
-        return nearest.max(0).astype(np.float64)
+        return nearest
 
     def video_scores(self, greys: np.ndarray, smooth: int) -> np.ndarray:
         """Smoothed motion scores of a whole video of grey frames."""
         return causal_smooth(self.distances(video_cells(greys, self.config.cell)), smooth)
 
-    def fuse(self, generator: np.ndarray, motion: np.ndarray) -> np.ndarray:
-        """Generator + weight x motion, each in standard deviations of its normal scores."""
-        g, m = self.stats["generator"], self.stats["motion"]
-        return ((generator - g["mean"]) / max(g["std"], 1e-12)
-                + self.config.weight * (motion - m["mean"]) / max(m["std"], 1e-12))
+    def fuse(self, generator: np.ndarray | None, motion: np.ndarray) -> np.ndarray:
+        """Generator + weight x motion, each in standard deviations of its normal scores (no
+        generator, `score.generator: false`: the motion's alone)."""
+        m = self.stats["motion"]
+        motion_z = (motion - m["mean"]) / max(m["std"], 1e-12)
+        if generator is None:
+            return motion_z
+        g = self.stats["generator"]
+        return (generator - g["mean"]) / max(g["std"], 1e-12) + self.config.weight * motion_z
 
     def stream(self, smooth: int) -> MotionStream:
         return MotionStream(self, smooth)
@@ -136,6 +157,7 @@ class MotionStream:
         self.previous: np.ndarray | None = None
         self.recent: deque[float] = deque(maxlen=smooth)
         self.keep: torch.Tensor | None = None
+        self.why: Why | None = None  # what made the last frame's worst cell unusual, and where
 
     def set_ignore(self, keep: torch.Tensor | None) -> None:
         """keep (S, S) at any size, 1 where scored: cells mostly outside it are not scored."""
@@ -149,10 +171,21 @@ class MotionStream:
             self.previous = None  # the source changed size: start over
         cells = self.flow(self.previous, grey)
         self.previous = grey
-        self.recent.append(float(self.memory.distances(cells[None], self.keep)[0]))
+        distances = self.memory.cell_distances(cells[None], self.keep)[:, 0]  # (G,)
+        worst = int(distances.argmax())
+        cell = cells.flatten(1)[:, worst].numpy()
+        config = self.memory.config
+        self.why = Why(motion_reason(cell, self.memory.place_motion(worst)),
+                       cell_box(worst, self.memory.grid, config.cell, config.height, image.shape))
+        self.recent.append(float(distances[worst]))
         return sum(self.recent) / len(self.recent)
 
 
 def load_memory(payload: dict[str, Any], config: Config) -> MotionMemory | None:
-    """The checkpoint's motion memory, or None when it has none."""
-    return MotionMemory.from_payload(payload.get("motion"), config.memory)
+    """The checkpoint's motion memory, or None when it has none (a model that scores with its
+    memory alone must have one)."""
+    memory = MotionMemory.from_payload(payload.get("motion"), config.memory)
+    if memory is None and not config.score.generator:
+        raise UserError("the model scores with its memory of normal motion alone (score.generator: false) but has "
+                        "none: run `svdgan calibrate` on normal footage")
+    return memory

@@ -5,6 +5,7 @@
             of the box it fills (perspective: the memory compares it with objects near that place)
     motion  how it moves there: the flow inside its mask (mean, speeds, direction histogram) and
             its track's velocity, in frame heights per frame
+    look    what it looks like: gradient histogram of its crop and the coarse shape of its mask
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from svdgan.objects.blobs import MOTION_FEATURES
+from svdgan.objects.blobs import LOOK_FEATURES, MOTION_FEATURES
 from svdgan.objects.tracks import Track
 
-GROUPS = ("place", "size", "motion")
-WIDTHS = {"place": 2, "size": 3, "motion": MOTION_FEATURES + 2}
+GROUPS = ("place", "size", "motion", "look")
+WIDTHS = {"place": 2, "size": 3, "motion": MOTION_FEATURES + 2, "look": LOOK_FEATURES}
 
 
 @dataclass
@@ -37,4 +38,5 @@ def describe(track: Track, height: int) -> SeenObject:
     place = np.array(blob.centre, np.float32) / height
     size = np.array([np.log(h / height), np.log(w / height), blob.fill], np.float32)
     motion = np.concatenate([blob.motion / height, np.array(track.velocity, np.float32) / height]).astype(np.float32)
-    return SeenObject(track.id, blob.box, place, {"place": place, "size": size, "motion": motion})
+    return SeenObject(track.id, blob.box, place, {"place": place, "size": size, "motion": motion,
+                                                        "look": blob.look})

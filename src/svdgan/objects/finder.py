@@ -19,7 +19,7 @@ class ObjectFinder:
     def push(self, grey: np.ndarray, flow: np.ndarray) -> list[SeenObject]:
         """(h, w) grey frame at the background's size and its (h, w, 2) flow -> its objects."""
         foreground = self.background.foreground(grey)
-        tracks = self.tracker.update(find_blobs(foreground, flow))
+        tracks = self.tracker.update(find_blobs(foreground, flow, grey))
         if self.adapt:
             self.background.adapt(grey, foreground)
         return [describe(t, grey.shape[0]) for t in tracks]

@@ -6,6 +6,7 @@ option (`score.patch`, `score.smooth`) gets statistics that match it, and how we
 released: the output keeps the generator, config and statistics, and drops the
 discriminator and optimiser state. A model with a memory of normal motion (`memory.enabled`)
 gets that memory refitted on the given footage: motion is remembered per position, per camera.
+With `score.generator=false` the memory alone scores, and the generator is not run.
 """
 
 from __future__ import annotations
@@ -45,8 +46,9 @@ def calibrate(checkpoint: str | Path, data: str | Path, out: str | Path, overrid
     dataset = discover(data)
     if not dataset.train:
         raise UserError(f"no normal (training) videos under {data}")
-    videos = [load_video(v, config.model.size, config.model.channels)
-              for v in tqdm(dataset.train, desc="loading normal videos", unit="video", disable=not progress)]
+    videos = [load_video(v, config.model.size, config.model.channels)  # for the generator, if it scores
+              for v in tqdm(dataset.train, desc="loading normal videos", unit="video",
+                            disable=not progress)] if config.score.generator else []
     greys = normal_greys(dataset.train, config)  # the memory of normal motion is refitted: it is per camera
     stats, memory = calibrate_scores(generator, videos, greys, config)
     out = Path(out)

@@ -12,7 +12,9 @@ import numpy as np
 import torch
 
 from svdgan.config import Config
+from svdgan.errors import UserError
 from svdgan.memory.bank import MotionMemory, MotionStream
+from svdgan.memory.explain import Why
 from svdgan.memory.fitting import fit_memory, normal_stats
 from svdgan.model.generator import Generator
 from svdgan.scoring.normalise import normalize, score_stats
@@ -22,21 +24,29 @@ from svdgan.scoring.video import normal_scores
 def calibrate_scores(generator: Generator, videos: list[np.ndarray], greys: list[np.ndarray] | None,
                      config: Config) -> tuple[dict[str, Any], MotionMemory | None]:
     """Normal-score statistics (and, with memory.enabled, the fitted memory whose fused scores
-    they describe) from normal videos at model size and, for the memory, as grey frames."""
-    return fuse_normal_scores(normal_scores(generator, videos, config), greys, config)
+    they describe) from normal videos at model size and, for the memory, as grey frames. With
+    score.generator false the generator is not run (and `videos` may be empty)."""
+    generator_scores = normal_scores(generator, videos, config) if config.score.generator else None
+    return fuse_normal_scores(generator_scores, greys, config)
 
 
-def fuse_normal_scores(generator_scores: list[np.ndarray], greys: list[np.ndarray] | None,
+def fuse_normal_scores(generator_scores: list[np.ndarray] | None, greys: list[np.ndarray] | None,
                        config: Config) -> tuple[dict[str, Any], MotionMemory | None]:
     """Given the generator's (or a stand-in's) smoothed scores of the first frames of each normal
-    video: their statistics, or, with memory.enabled, the memory fitted on the grey videos and the
-    statistics of the fused scores."""
-    tags = {"patch": config.score.patch, "smooth": config.score.smooth, "motion": config.memory.enabled}
-    g = np.concatenate(generator_scores)
+    video (None: no generator, score.generator false): their statistics, or, with memory.enabled,
+    the memory fitted on the grey videos and the statistics of the fused scores."""
+    tags = {"patch": config.score.patch, "smooth": config.score.smooth, "motion": config.memory.enabled,
+            "generator": generator_scores is not None}
     if not config.memory.enabled:
-        return {**score_stats(g), **tags}, None
+        assert generator_scores is not None
+        return {**score_stats(np.concatenate(generator_scores)), **tags}, None
     assert greys is not None
     memory, motion = fit_memory(greys, config.memory, config.score.smooth)
+    if generator_scores is None:  # the memory alone: its held-out scores of every normal frame
+        m = np.concatenate(motion)
+        memory.stats = {"motion": normal_stats(m)}
+        return {**score_stats(memory.fuse(None, m)), **tags}, memory
+    g = np.concatenate(generator_scores)
     m = np.concatenate([s[:len(gs)] for s, gs in zip(motion, generator_scores)])
     memory.stats = {"generator": normal_stats(g), "motion": normal_stats(m),
                     "generator_scores": {**score_stats(g), **tags, "motion": False}}
@@ -47,10 +57,14 @@ def scoring_for_view(memory: MotionMemory | None, stats: dict[str, Any], shape: 
                      name: str) -> tuple[MotionMemory | None, dict[str, Any]]:
     """The one rule for footage the memory of normal motion does not fit (another camera view): it
     is scored by the generator alone, with the generator's own normal statistics, and this is said
-    once on stderr. shape: (H, W, ...) of the frames as read. Returns (memory or None, statistics)."""
+    once on stderr; a model without a generator (score.generator false) cannot score it at all.
+    shape: (H, W, ...) of the frames as read. Returns (memory or None, statistics)."""
     if memory is None or memory.fits(shape):
         return memory, stats
     h, w = memory.frame_size
+    if "generator" not in memory.stats:
+        raise UserError(f"{name}: its frames have another aspect than the motion memory's ({w}x{h}) and the model "
+                        "scores with the memory alone: run `svdgan calibrate` on this camera's normal footage")
     print(f"svdgan: {name}: its frames have another aspect than the motion memory's ({w}x{h}): scored by "
           "the generator alone; `svdgan calibrate` on this camera's normal footage fits a memory for it",
           file=sys.stderr)
@@ -72,15 +86,21 @@ class SourceScores:
         if self.motion is not None:
             self.motion.set_ignore(keep)
 
-    def score(self, generator_score: float, image: np.ndarray) -> float:
-        """The frame's generator score (raw, smoothed) and the frame as read -> its normalised score."""
+    def score(self, generator_score: float | None, image: np.ndarray) -> float:
+        """The frame's generator score (raw, smoothed; None: no generator) and the frame as read ->
+        its normalised score."""
         if not self._decided:
             self._decided = True
             self.memory, self.stats = scoring_for_view(self.memory, self.stats, image.shape, self.name)
             if self.memory is not None:
                 self.motion = self.memory.stream(self.smooth)
                 self.motion.set_ignore(self.keep)
-        raw = np.array([generator_score])
+        raw = None if generator_score is None else np.array([generator_score])
         if self.motion is not None:
             raw = self.memory.fuse(raw, np.array([self.motion.push(image)]))
         return float(normalize(raw, "train", self.stats)[0])
+
+    @property
+    def why(self) -> Why | None:
+        """What made the last frame unusual and where (None: no memory scores this source)."""
+        return None if self.motion is None else self.motion.why

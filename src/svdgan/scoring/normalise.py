@@ -34,8 +34,9 @@ def score_stats(scores: np.ndarray) -> dict[str, float]:
 def stats_match(stats: dict | None, config: Config, motion: bool = False) -> bool:
     """True when `stats` were computed with the score options of `config`, and fused with a motion
     memory's scores when `motion`."""
-    return bool(stats) and (stats.get("patch", 0), stats.get("smooth", 1), stats.get("motion", False)) == (
-        config.score.patch, config.score.smooth, motion)
+    return bool(stats) and (stats.get("patch", 0), stats.get("smooth", 1), stats.get("motion", False),
+                            stats.get("generator", True)) == (
+        config.score.patch, config.score.smooth, motion, config.score.generator or not motion)
 
 
 def normalize(scores: np.ndarray, mode: str, stats: dict[str, float] | None = None) -> np.ndarray:

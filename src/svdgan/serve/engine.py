@@ -227,20 +227,21 @@ class Engine:
         cam.frames += 1
         cam.frame_times.append(time.monotonic())
         cam.scores.append((now, score))
-        item = Recorded(result.image, result.error_map, score)
+        item = Recorded(result.image, result.error_map, score, result.why if result.anomalous else None)
+        why = item.why.to_dict() if item.why else None
         if cam.recorder.clip is None:
             cam.recorder.push(item)  # the pre-roll's ring buffer: nothing written
         else:
             self._media(cam, "clip", lambda: self._attach_clip(cam.recorder.push(item)))
         if result.anomalous and cam.event_id is None:
             event_id = self.store.reserve_id()
-            self._write(self.store.open, cam.config.name, now, score, result.frame, event_id)
+            self._write(self.store.open, cam.config.name, now, score, result.frame, event_id, why)
             cam.event_id, cam.peak, cam.peak_score, cam.last_update = event_id, item, score, now
             cam.event_start, cam.last_touch, cam.peak_frame = now, now, result.frame
             self._snapshot(cam)
             self._media(cam, "clip", lambda: self._attach_clip(
                 cam.recorder.start_clip(self.store.media / f"event_{event_id}.webm", event_id)))
-            self._publish(cam, "new", {"id": event_id, "start": now, "score": score})
+            self._publish(cam, "new", {"id": event_id, "start": now, "score": score, "why": why})
         elif result.anomalous and now - cam.event_start >= self.config.max_event_seconds:
             self._end_event(cam, now)  # capped: the next frame opens the next event, with a clip of its own
         elif result.anomalous:
@@ -248,11 +249,11 @@ class Engine:
                 cam.peak, cam.peak_score, cam.peak_frame = item, score, result.frame
             if now - cam.last_touch >= 1.0:  # one row update a second: the peak so far, where a crash would end it
                 cam.last_touch = now
-                self._write(self.store.touch, cam.event_id, now, cam.peak_score, cam.peak_frame)
+                self._write(self.store.touch, cam.event_id, now, cam.peak_score, cam.peak_frame, _why(cam.peak))
             if score == cam.peak_score:
                 if now - cam.last_update >= 1.0:  # at most one update message a second
                     cam.last_update = now
-                    self._publish(cam, "update", {"id": cam.event_id, "peak_score": score})
+                    self._publish(cam, "update", {"id": cam.event_id, "peak_score": score, "why": why})
         elif cam.event_id is not None:
             self._end_event(cam, now)
         cam.jpeg = self._live_jpeg(result.image, result.error_map)
@@ -262,11 +263,12 @@ class Engine:
         event_id = cam.event_id
         self._snapshot(cam)  # the peak frame
         since = cam.event_start - self.config.pre_seconds
-        self._write(self.store.touch, event_id, now, cam.peak_score, cam.peak_frame)
+        why = _why(cam.peak)
+        self._write(self.store.touch, event_id, now, cam.peak_score, cam.peak_frame, why)
         self._write(self.store.close_event, event_id, now, [(t, s) for t, s in cam.scores if t >= since])
         cam.recorder.end_clip()
         cam.event_id, cam.peak, cam.peak_score = None, None, -1.0
-        self._publish(cam, "end", {"id": event_id, "end": now})
+        self._publish(cam, "end", {"id": event_id, "end": now, "why": why})
 
     def _snapshot(self, cam: Camera) -> None:
         name, event_id, peak = f"event_{cam.event_id}.jpg", cam.event_id, cam.peak
@@ -348,3 +350,8 @@ class Engine:
         heat = cv2.addWeighted(frame, 0.55, heat_map(errors, (w, h), scale), 0.45, 0)
         ok, data = cv2.imencode(".jpg", heat, [cv2.IMWRITE_JPEG_QUALITY, 80])
         return data.tobytes() if ok else b""
+
+
+def _why(item: Recorded | None) -> dict[str, Any] | None:
+    """What made a recorded frame unusual, as the event row and messages give it."""
+    return item.why.to_dict() if item is not None and item.why is not None else None

@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS events (
     reviewed INTEGER NOT NULL DEFAULT 0,
     curve TEXT,                   -- JSON [[unix time, score], ...] from the pre-roll to the end
     media_error TEXT,             -- why a snapshot or clip could not be saved, if one could not
-    last_seen REAL                -- an open event's latest frame (Unix time): where a crash ends it
+    last_seen REAL,               -- an open event's latest frame (Unix time): where a crash ends it
+    why TEXT                      -- JSON {"reason": ..., "box": [x, y, w, h]} of its peak frame
 );
 CREATE INDEX IF NOT EXISTS events_start ON events (start);
 CREATE INDEX IF NOT EXISTS events_camera ON events (camera, start);
@@ -57,6 +58,7 @@ class Event:
     curve: list[list[float]] | None = None
     media_error: str | None = None
     last_seen: float | None = None
+    why: dict[str, Any] | None = None  # what made its peak frame unusual, and where: {"reason", "box"}
 
     def to_dict(self, curve: bool = False) -> dict[str, Any]:
         data = asdict(self)
@@ -85,7 +87,7 @@ class EventStore:
         self._db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
         self._db.executescript(SCHEMA)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(events)")}
-        for column in ("media_error TEXT", "last_seen REAL"):  # a database from before the column
+        for column in ("media_error TEXT", "last_seen REAL", "why TEXT"):  # a database from before the column
             if column.split()[0] not in columns:
                 self._db.execute(f"ALTER TABLE events ADD COLUMN {column}")
         used = [self._db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0],
@@ -121,12 +123,17 @@ class EventStore:
             elif getattr(event, kind) != file.name:
                 self.set_media(event.id, kind, file.name)  # written, then a crash before its row said so
 
-    def touch(self, event_id: int, seen: float, peak_score: float, peak_frame: int) -> None:
-        """An open event's latest frame time (so a crash ends it there) and its peak so far."""
-        with self._lock:
+    def touch(self, event_id: int, seen: float, peak_score: float, peak_frame: int,
+              why: dict[str, Any] | None = None) -> None:
+        """An open event's latest frame time (so a crash ends it there) and its peak so far, with
+        what made the peak unusual."""
+        with self._lock:  # (SQLite computes every SET from the row as it was)
             self._db.execute("UPDATE events SET last_seen = ?, peak_score = MAX(peak_score, ?), "
-                             "peak_frame = CASE WHEN ? > peak_score THEN ? ELSE peak_frame END "
-                             "WHERE id = ? AND end IS NULL", (seen, peak_score, peak_score, peak_frame, event_id))
+                             "peak_frame = CASE WHEN ? > peak_score THEN ? ELSE peak_frame END, "
+                             "why = CASE WHEN ? >= peak_score AND ? IS NOT NULL THEN ? ELSE why END "
+                             "WHERE id = ? AND end IS NULL",
+                             (seen, peak_score, peak_score, peak_frame, peak_score, _json(why), _json(why),
+                              event_id))
 
     def close(self) -> None:
         with self._lock:
@@ -143,12 +150,13 @@ class EventStore:
             event_id, self._next_id = self._next_id, self._next_id + 1
         return event_id
 
-    def open(self, camera: str, start: float, score: float, frame: int, event_id: int | None = None) -> Event:
+    def open(self, camera: str, start: float, score: float, frame: int, event_id: int | None = None,
+             why: dict[str, Any] | None = None) -> Event:
         with self._lock:
             event_id = self._next_id if event_id is None else event_id
             self._next_id = max(self._next_id, event_id + 1)
-            self._db.execute("INSERT OR IGNORE INTO events (id, camera, start, peak_score, peak_frame) "
-                             "VALUES (?, ?, ?, ?, ?)", (event_id, camera, start, score, frame))
+            self._db.execute("INSERT OR IGNORE INTO events (id, camera, start, peak_score, peak_frame, why) "
+                             "VALUES (?, ?, ?, ?, ?, ?)", (event_id, camera, start, score, frame, _json(why)))
         event = self.get(event_id)
         assert event is not None
         return event
@@ -250,11 +258,15 @@ class EventStore:
         return deleted
 
 
+def _json(value: dict[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
 def _event(row: tuple) -> Event:
     (event_id, camera, start, end, peak_score, peak_frame, snapshot, clip, size, reviewed, curve, media_error,
-     last_seen) = row
+     last_seen, why) = row
     return Event(event_id, camera, start, end, peak_score, peak_frame, snapshot, clip, size, bool(reviewed),
-                 json.loads(curve) if curve else None, media_error, last_seen)
+                 json.loads(curve) if curve else None, media_error, last_seen, json.loads(why) if why else None)
 
 
 def _event_id(name: str) -> int | None:
