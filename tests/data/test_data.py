@@ -90,3 +90,25 @@ def test_synthetic_dataset_is_deterministic_and_labelled(tmp_path: Path):
         assert 0 < labels.sum() < 30
     other = write_synthetic(tmp_path / "c", SynthConfig(**{**cfg.__dict__, "seed": 4}))
     assert (other / files[0]).read_bytes() != (a / files[0]).read_bytes()
+
+
+def test_each_kind_of_anomaly_is_in_the_scene_and_the_demo_scores_it_alone(tmp_path: Path):
+    from svdgan.data.synth import ANOMALY_KINDS, ONE_ATTRIBUTE
+    from svdgan.demo import kind_aucs
+    from svdgan.evaluation.scorefiles import write_scores_csv
+
+    assert set(ONE_ATTRIBUTE) <= set(ANOMALY_KINDS) and set(ONE_ATTRIBUTE.values()) == {"appearance", "motion",
+                                                                                          "place"}
+    cfg = SynthConfig(width=48, height=36, train_videos=1, test_videos=len(ANOMALY_KINDS), frames=40, seed=1)
+    data = write_synthetic(tmp_path / "s", cfg)
+    ds = discover(data)
+    assert all(ranges for ranges in ds.ground_truth)  # every kind shows up in its video
+    rows = []
+    for i, (video, ranges) in enumerate(zip(ds.test, ds.ground_truth)):
+        labels = labels_from_ranges(ranges, cfg.frames)
+        perfect = i % len(ANOMALY_KINDS) == 0  # a scorer that sees only the first kind
+        rows.append((video.name, labels.astype(float) if perfect else np.zeros(cfg.frames), labels))
+    write_scores_csv(tmp_path / "scores.csv", rows)
+    aucs = kind_aucs(data, tmp_path / "scores.csv")
+    assert list(aucs) == list(ANOMALY_KINDS)
+    assert aucs[ANOMALY_KINDS[0]] == 1.0 and all(aucs[k] == 0.5 for k in ANOMALY_KINDS[1:])

@@ -247,3 +247,40 @@ def test_a_model_scored_by_its_memory_alone_never_runs_the_generator(synthetic_d
     code, _, err = run(["detect", video, "--checkpoint", alone], capsys)
     errors = [line for line in err.splitlines() if "error" in line]
     assert code == 2 and len(errors) == 1 and "memory alone" in errors[0] and errors[0] == err.strip().splitlines()[-1]
+
+
+def test_training_a_recipe_that_scores_with_the_memory_alone_trains_no_generator(synthetic_dataset, tmp_path,
+                                                                                  capsys):
+    out = tmp_path / "run"
+    settings = ["memory.enabled=true", "memory.height=32", "memory.cell=8", "score.generator=false"]
+    assert run(["train", "--data", synthetic_dataset, "--out", out, "--config", TINY, "--quiet",
+                *[a for m in settings for a in ("--set", m)]], capsys)[0] == 0
+    payload = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert "generator" not in payload and "discriminator" not in payload and payload["step"] == 0
+    assert payload["train_sessions"][0]["machine"] and payload["score_stats"]["generator"] is False
+    code, _, _ = run(["evaluate", "--checkpoint", out / "checkpoint.pt", "--data", synthetic_dataset, "--out",
+                      tmp_path / "r", "--normalize", "train", "--quiet"], capsys)
+    assert code == 0 and json.loads((tmp_path / "r" / "metrics.json").read_text())["micro_auc"] > 0.5
+    # it can be recalibrated, but not asked to score with a generator it does not have
+    assert run(["calibrate", "--checkpoint", out / "checkpoint.pt", "--data", synthetic_dataset, "--out",
+                tmp_path / "again.pt", "--quiet"], capsys)[0] == 0
+    code, _, err = run(["evaluate", "--checkpoint", out / "checkpoint.pt", "--data", synthetic_dataset, "--out",
+                        tmp_path / "r2", "--set", "score.generator=true"], capsys)
+    assert code == 2 and "has no generator" in err.strip().splitlines()[-1]
+    code, _, err = run(["train", "--data", synthetic_dataset, "--out", out, "--resume", "--quiet"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def test_the_settings_chosen_on_the_synthetic_scene_come_with_the_sweep_they_come_from(capsys):
+    from research.recipe_on_synth import main as choose
+    from research.recipe_on_synth import run as sweep
+    from svdgan.data.synth import SynthConfig
+
+    scene = SynthConfig(width=64, height=48, train_videos=2, test_videos=2, frames=30, seed=1)
+    results = sweep([8, 16], [1, 3], scene, height=48)
+    capsys.readouterr()
+    assert [(r["cell"], r["smooth"]) for r in results["rows"]] == [(8, 1), (8, 3), (16, 1), (16, 3)]
+    best = max(results["rows"], key=lambda r: r["micro_auc"])
+    assert results["choice"] == {"cell": best["cell"], "smooth": best["smooth"]}
+    assert choose(["--cells", "1"]) == 2 and capsys.readouterr().err.strip() == (
+        "svdgan: error: --cells must lie between 2 and 240, --smooth and --videos be at least 1")

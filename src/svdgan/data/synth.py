@@ -2,9 +2,12 @@
 
 A fixed camera looks at a lawn crossed by a horizontal walkway. Normal videos show people
 walking along the walkway, in either direction, at walking speed. Each test video also holds
-one anomalous event: a cyclist (fast, another shape), a cart (large, another colour), or a
-person walking across the lawn (off the walkway, perpendicular to the flow). The labels are
-the frames in which the anomalous object is visible. Everything follows from the seed.
+one anomalous event: a cyclist (fast, another shape), a cart (large, another colour), a
+person walking across the lawn (off the walkway, perpendicular to the flow), and three that only
+one attribute can see: a walker-sized object of another look walking like a walker along the
+walkway (appearance), a runner (a walker at three times walking speed: motion), and a person
+strolling along the lawn at walking speed (place). The labels are the frames in which the
+anomalous object is visible. Everything follows from the seed.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import numpy as np
 
 from svdgan.data.groundtruth import write_ground_truth
 
-ANOMALY_KINDS = ("cyclist", "cart", "lawn_walker")
+ANOMALY_KINDS = ("cyclist", "cart", "lawn_walker", "odd_look", "runner", "lawn_stroller")
+ONE_ATTRIBUTE = {"odd_look": "appearance", "runner": "motion", "lawn_stroller": "place"}  # only it sees them
 _SHIFT = 4  # cv2 fixed-point bits, for sub-pixel positions
 _ONE = 1 << _SHIFT
 
@@ -107,9 +111,22 @@ def _draw_cart(img: np.ndarray, m: Mover, size: float) -> None:
                    cv2.LINE_AA, _SHIFT)
 
 
+def _draw_odd_look(img: np.ndarray, m: Mover, size: float) -> None:
+    """A walker's size and height, but a checkered box: nothing walks like it here."""
+    w, h = 0.34 * size, size
+    x0, y0 = m.x - w / 2, m.y - h / 2
+    squares = 4
+    for row in range(2 * squares):
+        for col in range(2):
+            colour = (240, 240, 40) if (row + col) % 2 else (20, 20, 160)
+            top, left = y0 + row * h / (2 * squares), x0 + col * w / 2
+            cv2.rectangle(img, _pt(left, top), _pt(left + w / 2, top + h / (2 * squares)), colour, -1,
+                          cv2.LINE_AA, _SHIFT)
+
+
 def _draw(img: np.ndarray, m: Mover, size: float) -> None:
-    {"person": _draw_person, "lawn_walker": _draw_person, "cyclist": _draw_cyclist,
-     "cart": _draw_cart}[m.kind](img, m, size)
+    {"person": _draw_person, "lawn_walker": _draw_person, "cyclist": _draw_cyclist, "cart": _draw_cart,
+     "odd_look": _draw_odd_look, "runner": _draw_person, "lawn_stroller": _draw_person}[m.kind](img, m, size)
 
 
 def _visible(m: Mover, size: float, cfg: SynthConfig) -> bool:
@@ -137,6 +154,13 @@ def _anomaly(kind: str, rng: np.random.Generator, cfg: SynthConfig, top: float, 
         return Mover(kind, x, y, direction * 0.2 * size, 0.0, (40, 60, 150))
     if kind == "cart":
         return Mover(kind, x, y, direction * 0.05 * size, 0.0, (230, 190, 30))
+    if kind == "odd_look":  # walks as a walker does, where walkers walk
+        return Mover(kind, x, y, direction * rng.uniform(0.04, 0.06) * size, 0.0, (0, 0, 0))
+    if kind == "runner":  # a walker, three times as fast
+        return Mover(kind, x, y, direction * 0.15 * size, 0.0, (60, 40, 90), rng.uniform(0, 6))
+    if kind == "lawn_stroller":  # a walker's speed and direction, on the lawn above the walkway
+        return Mover(kind, x, rng.uniform(0.5 * size, top - 0.6 * size), direction * rng.uniform(0.04, 0.06) * size,
+                     0.0, (90, 40, 40), rng.uniform(0, 6))
     # lawn walker: crosses the lawn top to bottom (or back), away from the walkway's flow
     lawn_x = rng.uniform(0.15, 0.85) * cfg.width
     going_down = rng.random() < 0.5

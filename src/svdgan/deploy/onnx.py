@@ -58,7 +58,9 @@ def export_onnx(checkpoint: str | Path, out: str | Path, check: bool = True) -> 
         import onnxscript  # noqa: F401
     except ImportError:
         raise UserError("ONNX export needs onnx and onnxscript: pip install 'svdgan[onnx]'") from None
-    generator, config, _ = load_generator(checkpoint)
+    generator, config, payload = load_generator(checkpoint)
+    if "generator" not in payload:
+        raise UserError(f"{checkpoint} has no generator to export (it scores with its memory of normal motion alone)")
     for layer in generator.modules():  # one Conv node, not torch's CPU-tuned matmul-and-shifts form
         if isinstance(layer, SeparableConv2d) and layer.form == "taps":
             layer.form = "dense"

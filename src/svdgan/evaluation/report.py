@@ -23,7 +23,7 @@ from svdgan.evaluation.metrics import evaluate as compute_metrics
 from svdgan.evaluation.scorefiles import write_scores_csv
 from svdgan.memory.bank import MotionMemory, load_memory
 from svdgan.memory.flow import grey_video
-from svdgan.model.checkpoint import load_generator
+from svdgan.model.checkpoint import load_generator, require_generator
 from svdgan.model.generator import Generator
 from svdgan.scoring.calibrate import score_overrides
 from svdgan.scoring.fusion import scoring_for_view
@@ -49,6 +49,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, out_dir: str |
         raise UserError(f"--normalize must be one of {', '.join(NORMALIZATIONS)}")
     generator, config, payload = load_generator(checkpoint)
     apply_overrides(config, score_overrides(overrides or []))
+    require_generator(payload, config, checkpoint)
     stats = payload.get("score_stats")
     memory = load_memory(payload, config)
     if normalize_mode == "train":

@@ -264,6 +264,7 @@ def run(checkpoint: str | Path | None = None, size: int | None = None, n_frames:
     if memory_frames:
         results["memory"] = memory_over_stream(memory_frames, max(memory_frames // 10, 1))
     results["motion_memory"] = motion_memory_cost(checkpoint, n_frames)
+    results["generator_unused"] = not config.score.generator
     return results
 
 
@@ -291,6 +292,9 @@ def format_results(r: dict[str, Any]) -> str:
                      + " frames/s per stream")
         n = cap["streams_at_live_fps"]
         lines.append(f"  {n} stream{'' if n == 1 else 's'} at {cap['live_fps']} frames/s each on this machine")
+    if r.get("generator_unused"):
+        lines.append("this model scores with its memory of normal motion alone: the generator figures above are "
+                     "its architecture's, and it never runs")
     if r.get("motion_memory"):
         m = r["motion_memory"]
         lines.append(f"memory of normal motion ({m['model']}, {m['frame_size'][1]}x{m['frame_size'][0]} px, "

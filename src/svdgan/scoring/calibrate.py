@@ -11,18 +11,19 @@ With `score.generator=false` the memory alone scores, and the generator is not r
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
-from svdgan.config import apply_overrides
+from svdgan.config import Config, apply_overrides
 from svdgan.data.datasets import discover
-from svdgan.data.frames import load_video
+from svdgan.data.frames import VideoRef, load_video
 from svdgan.errors import UserError
 from svdgan.memory.fitting import normal_greys
-from svdgan.model.checkpoint import load_generator, save_checkpoint
-from svdgan.scoring.fusion import calibrate_scores
+from svdgan.model.checkpoint import load_generator, require_generator, save_checkpoint
+from svdgan.scoring.fusion import calibrate_scores, fuse_normal_scores
 
 
 def score_overrides(overrides: list[str], sections: tuple[str, ...] = ("score",)) -> list[str]:
@@ -41,6 +42,7 @@ def calibrate(checkpoint: str | Path, data: str | Path, out: str | Path, overrid
     """Write `out` (scoring-only checkpoint); returns the new statistics."""
     generator, config, payload = load_generator(checkpoint)
     apply_overrides(config, score_overrides(overrides or [], ("score", "memory")))
+    require_generator(payload, config, checkpoint)
     if frames is not None:
         apply_overrides(config, [f"train.stats_frames={frames}"])
     dataset = discover(data)
@@ -57,7 +59,25 @@ def calibrate(checkpoint: str | Path, data: str | Path, out: str | Path, overrid
     out.parent.mkdir(parents=True, exist_ok=True)
     how_trained = ("train_seconds", "train_sessions", "precision")
     trained = {k: payload[k] for k in how_trained if k in payload}
+    weights = {"generator": payload["generator"]} if "generator" in payload else {}
     save_checkpoint(out, {"config": config.to_dict(), "step": payload.get("step"), "score_stats": stats, **trained,
-                          "generator": payload["generator"], "calibrated_on": str(data),
+                          **weights, "calibrated_on": str(data),
                           **({"motion": memory.to_payload()} if memory is not None else {})})
     return stats
+
+
+def fit_memory_model(train_videos: list[VideoRef], out: Path, config: Config, machine: dict[str, Any],
+                     progress: bool = True) -> Path:
+    """`svdgan train` of a recipe that scores with its memory alone (score.generator false): no
+    generator is trained; the normal motion is remembered and its statistics kept, in a model
+    file like any other (without generator weights)."""
+    start = time.perf_counter()
+    stats, memory = fuse_normal_scores(None, normal_greys(train_videos, config, progress), config)
+    seconds = time.perf_counter() - start
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "checkpoint.pt"
+    save_checkpoint(path, {"config": config.to_dict(), "step": 0, "score_stats": stats, "motion": memory.to_payload(),
+                           "train_seconds": seconds, "precision": "fp32",
+                           "train_sessions": [{"steps": [0, 0], "seconds": round(seconds, 1), "precision": "fp32",
+                                               "machine": machine}]})
+    return path

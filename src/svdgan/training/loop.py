@@ -26,6 +26,7 @@ from svdgan.model.checkpoint import load_checkpoint, save_checkpoint
 from svdgan.model.discriminator import Discriminator
 from svdgan.model.generator import Generator
 from svdgan.model.losses import adversarial_loss, discriminator_loss, generator_losses
+from svdgan.scoring.calibrate import fit_memory_model
 from svdgan.scoring.fusion import calibrate_scores
 from svdgan.training.distributed import Dist, setup, teardown
 from svdgan.utils.hardware import training_machine
@@ -212,6 +213,14 @@ def _train(data: str | Path, out_dir: Path, config: Config | None, resume: bool,
     dataset = discover(data, scene=scene)
     if not dataset.train:
         raise UserError(f"no training videos under {data}")
+    if not config.score.generator:  # the memory alone scores: no generator to train, normal motion to remember
+        if resume:
+            raise UserError(f"{out_dir} holds a model that scores with its memory alone: there is nothing to resume")
+        path = out_dir / "checkpoint.pt"
+        if dist.main:
+            fit_memory_model(dataset.train, out_dir, config, training_machine(dist.device, dist.world), progress)
+        dist.barrier()
+        return path
     videos = _load_videos(dataset.train, config, progress)
     try:
         sampler = ClipSampler(videos, config.model.clip_len + config.target_offset, config.train.strides,
