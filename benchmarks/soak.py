@@ -32,6 +32,7 @@ from svdgan.serve.engine import Engine
 from svdgan.serve.events import EventStore
 from svdgan.sources.synthetic import SynthSource
 from svdgan.sources.video import CaptureSource
+from svdgan.utils.hardware import hardware
 
 
 class UnpluggedCapture:
@@ -187,7 +188,7 @@ def soak(minutes: float = 30.0, cameras: int = 4, fps: float = 5.0, clients: int
             "events_opened": len(opened), "events_recorded": len(events),
             "events_lost": sorted(set(opened) - rows),
             "media_not_saved": Counter((e.media_error or "").split(":")[0] for e in events if e.media_error),
-            "faults_seen": faults_seen, "http": http, "memory": samples}
+            "faults_seen": faults_seen, "http": http, "memory": samples, "hardware": hardware()}
 
 
 def _free_port() -> int:
