@@ -60,7 +60,7 @@ def fit_clips(data: Path, recipe: Path, size: int, steps: int, kind: str, lr: fl
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, type=Path)
-    parser.add_argument("--recipe", default=Path("configs/ped2.yaml"), type=Path)
+    parser.add_argument("--recipe", default=Path("configs/svdgan_memory.yaml"), type=Path)
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--kind", choices=["l1", "l2"], default="l1", help="contextual loss")

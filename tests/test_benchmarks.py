@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 from benchmarks.ped2 import TABLE_END, TABLE_START, main
 
@@ -16,12 +17,15 @@ def test_ped2_benchmark_writes_json_table_readme_and_weights(synthetic_dataset, 
     out_json = tmp_path / "results" / "ped2.json"
     args = ["--data", str(synthetic_dataset), "--recipe", str(TINY), "--runs", str(tmp_path / "runs"),
             "--json", str(out_json), "--page", str(readme), "--readme", str(tmp_path / "README_pairs.md"),
-            "--rows", "full", "no_svd", "score_patch", "copy_previous",
+            "--rows", "shipped", "full", "no_svd", "score_patch", "copy_previous",
             "--ship", str(tmp_path / "weights" / "model.pt")]
     assert main(args) == 0
     results = json.loads(out_json.read_text())
-    assert [r["name"] for r in results["rows"]] == ["full", "copy_previous", "no_svd", "score_patch"]
-    full, copy, no_svd, patch = results["rows"]
+    assert [r["name"] for r in results["rows"]] == ["shipped", "full", "copy_previous", "no_svd", "score_patch"]
+    shipped, full, copy, no_svd, patch = results["rows"]
+    # the shipped recipe (configs/ped2.yaml) trains no generator: no parameters, no FLOPs, its memory fitted
+    assert shipped["parameters"] == 0 and shipped["gflops_per_frame"] == 0 and shipped["steps"] == 0
+    assert "generator_replaced" not in shipped["no_model"] and 0 <= shipped["micro_auc_train"] <= 1
     assert copy["parameters"] == 0 and 0 <= copy["micro_auc_train"] <= 1 and copy["n_frames"] == full["n_frames"]
     assert full["steps"] == no_svd["steps"] == 6 and full["parameters"] > 0 and full["gflops_per_frame"] > 0
     assert 0 <= full["micro_auc_train"] <= 1 and 0 <= full["micro_auc_video"] <= 1
@@ -29,13 +33,14 @@ def test_ped2_benchmark_writes_json_table_readme_and_weights(synthetic_dataset, 
     assert patch["steps"] == full["steps"]  # score rows reuse the first row's run
     text = readme.read_text()
     assert "old table" not in text and "without the SVD loss" in text and text.endswith(f"{TABLE_END}\nrest\n")
-    assert (tmp_path / "weights" / "model.pt").exists()
+    shipped_file = torch.load(tmp_path / "weights" / "model.pt", weights_only=True)  # the first row's model
+    assert "generator" not in shipped_file and shipped_file["config"]["score"]["generator"] is False
     # a rerun of one row reuses its finished run instead of training again, and keeps the other rows
     before = (tmp_path / "runs" / "full" / "checkpoint.pt").stat().st_mtime_ns
     assert main(args[:-2] + ["--rows", "full"]) == 0
     assert (tmp_path / "runs" / "full" / "checkpoint.pt").stat().st_mtime_ns == before
     assert [r["name"] for r in json.loads(out_json.read_text())["rows"]] == [
-        "full", "copy_previous", "no_svd", "score_patch"]
+        "shipped", "full", "copy_previous", "no_svd", "score_patch"]
 
 
 def test_memory_rows_state_what_the_generator_and_the_memory_each_add(synthetic_dataset, tmp_path):

@@ -261,7 +261,7 @@ def test_calibrate_writes_a_scoring_model_for_other_score_options(trained, synth
     code, _, _ = run(["evaluate", "--checkpoint", model, "--data", synthetic_dataset, "--out", report,
                       "--normalize", "train", "--quiet"], capsys)
     metrics = json.loads((report / "metrics.json").read_text())
-    assert code == 0 and metrics["score"] == {"patch": 8, "smooth": 3, "motion": False}
+    assert code == 0 and metrics["score"] == {"patch": 8, "smooth": 3, "motion": False, "generator": True}
     # a scoring model cannot be resumed, and model settings cannot change after training
     run_dir = tmp_path / "run"
     run_dir.mkdir()

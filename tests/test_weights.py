@@ -13,12 +13,11 @@ def test_shipped_weights_load_safely_and_are_ready_to_score():
     assert SHIPPED_WEIGHTS.stat().st_size <= 25 * 2**20
     payload = torch.load(SHIPPED_WEIGHTS, weights_only=True)
     assert "discriminator" not in payload and "opt_g" not in payload  # a scoring model, not a training state
-    generator, config, payload = load_generator(SHIPPED_WEIGHTS)
+    _, config, payload = load_generator(SHIPPED_WEIGHTS)
     memory = load_memory(payload, config)  # the recipe's memory of normal motion, fitted on Ped2's 360x240 frames
     assert memory is not None and memory.fits((240, 360, 3)) and not memory.fits((480, 1280, 3))
-    assert stats_match(payload["score_stats"], config, motion=True) and payload["score_stats"]["n"] >= 800
-    # how it was trained travels with it: in fp32, within the recipe's 3-hour CPU budget
-    assert payload["precision"] == "fp32" and payload["train_seconds"] <= 3 * 3600 and payload["train_sessions"]
-    frames = torch.zeros(1, config.model.clip_len, config.model.channels, config.model.size, config.model.size)
-    with torch.inference_mode():
-        assert generator.reconstruct(frames)[0].shape == frames.shape
+    assert stats_match(payload["score_stats"], config, motion=True) and payload["score_stats"]["n"] >= 2000
+    # the recipe scores with the memory alone: the file has no generator, so none can run by mistake
+    assert config.score.generator is False and "generator" not in payload
+    # how it was made travels with it: on which machine, within the recipe's 3-hour CPU budget
+    assert payload["train_seconds"] <= 3 * 3600 and payload["train_sessions"][0]["machine"]

@@ -277,10 +277,12 @@ def test_the_settings_chosen_on_the_synthetic_scene_come_with_the_sweep_they_com
     from svdgan.data.synth import SynthConfig
 
     scene = SynthConfig(width=64, height=48, train_videos=2, test_videos=2, frames=30, seed=1)
-    results = sweep([8, 16], [1, 3], scene, height=48)
+    results = sweep([8, 16], [1, 3], scene, height=48, seeds=2)
     capsys.readouterr()
     assert [(r["cell"], r["smooth"]) for r in results["rows"]] == [(8, 1), (8, 3), (16, 1), (16, 3)]
     best = max(results["rows"], key=lambda r: r["micro_auc"])
+    assert all(len(r["per_seed"]) == 2 and r["micro_auc"] == pytest.approx(np.mean(r["per_seed"]))
+               for r in results["rows"])
     assert results["choice"] == {"cell": best["cell"], "smooth": best["smooth"]}
     assert choose(["--cells", "1"]) == 2 and capsys.readouterr().err.strip() == (
-        "svdgan: error: --cells must lie between 2 and 240, --smooth and --videos be at least 1")
+        "svdgan: error: --cells must lie between 2 and 240, --smooth, --videos and --seeds be at least 1")

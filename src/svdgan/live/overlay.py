@@ -34,6 +34,15 @@ def mark(canvas: np.ndarray, why: Why, scale: float) -> None:
     cv2.putText(canvas, why.reason, (max(x, 2), text_y), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 255), 1, cv2.LINE_AA)
 
 
+def with_heat(frame: np.ndarray, errors: np.ndarray, scale: float, weight: float) -> np.ndarray:
+    """The BGR frame with the error heat map over it at `weight`; a model with no generator has no
+    errors (all zero), and its frame is shown as it is."""
+    if not errors.any():
+        return frame.copy()
+    heat = heat_map(errors, (frame.shape[1], frame.shape[0]), scale)
+    return cv2.addWeighted(frame, 1 - weight, heat, weight, 0)
+
+
 class AnnotatedVideo:
     """Writes to a hidden temporary file and moves it into place when closed (also after Ctrl-C);
     after an error the partial file is removed."""
@@ -61,7 +70,7 @@ class AnnotatedVideo:
         if anomalous and why is not None:
             mark(frame, why, width / w)
         self.error_scale = max(self.error_scale * 0.99, float(np.percentile(errors, 99.9)), 1e-6)
-        heat = cv2.addWeighted(frame, 0.4, heat_map(errors, (width, PANEL), self.error_scale), 0.6, 0)
+        heat = with_heat(frame, errors, self.error_scale, 0.6)
         self.scores.append(score)
         canvas = np.vstack([np.hstack([frame, heat]), self._curve(2 * width, anomalous)])
         colour = (0, 0, 255) if anomalous else (0, 160, 0)

@@ -23,7 +23,7 @@ import torch
 from svdgan.data.frames import resize
 from svdgan.errors import UserError
 from svdgan.live.alerts import latency_summary
-from svdgan.live.overlay import heat_map
+from svdgan.live.overlay import with_heat
 from svdgan.live.pipeline import LiveModel, LivePipeline, ScoredFrame
 from svdgan.memory.bank import MotionMemory
 from svdgan.memory.flow import to_grey
@@ -345,9 +345,8 @@ class Engine:
     @staticmethod
     def _live_jpeg(image: np.ndarray, errors: np.ndarray) -> bytes:
         frame = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-        h, w = frame.shape[:2]
         scale = max(float(np.percentile(errors, 99.9)), 1e-6)
-        heat = cv2.addWeighted(frame, 0.55, heat_map(errors, (w, h), scale), 0.45, 0)
+        heat = with_heat(frame, errors, scale, 0.45)
         ok, data = cv2.imencode(".jpg", heat, [cv2.IMWRITE_JPEG_QUALITY, 80])
         return data.tobytes() if ok else b""
 

@@ -23,7 +23,7 @@ from typing import BinaryIO
 import cv2
 import numpy as np
 
-from svdgan.live.overlay import heat_map, mark
+from svdgan.live.overlay import mark, with_heat
 from svdgan.memory.explain import Why
 
 JOURNAL_MAGIC = b"SVDJ1"
@@ -41,9 +41,8 @@ def snapshot(path: Path, item: Recorded, quality: int = 90) -> None:
     """The frame (left) and the frame with its error heat map (right), as JPEG; the frame is marked
     with what made it unusual, where that is known."""
     frame = cv2.cvtColor(item.image, cv2.COLOR_RGB2BGR)
-    h, w = frame.shape[:2]
     scale = max(float(np.percentile(item.errors, 99.9)), 1e-6)
-    heat = cv2.addWeighted(frame, 0.4, heat_map(item.errors, (w, h), scale), 0.6, 0)
+    heat = with_heat(frame, item.errors, scale, 0.6)
     if item.why is not None:
         frame = frame.copy()
         mark(frame, item.why, 1.0)

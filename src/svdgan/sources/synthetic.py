@@ -14,7 +14,7 @@ from svdgan.sources.video import Frame, Source
 class SynthSource(Source):
     """A live synthetic camera (`synthetic:SEED`): the demo scene of `svdgan synth`, rendered in
     clips of `clip_frames` frames at `fps`; every `anomaly_every`-th clip holds an anomaly
-    (a cyclist, a cart or a person on the lawn, in turn). For `svdgan serve` with no set-up."""
+    (each kind of `data.synth.ANOMALY_KINDS` in turn). For `svdgan serve` with no set-up."""
 
     live = True
 
