@@ -91,7 +91,7 @@ def evaluate(features: dict[str, Any], config: MemoryConfig, smooth: int) -> dic
     # the cell memory and its normal statistics (each training video against the others)
     cells_memory = MotionMemory(fit_bank([torch.from_numpy(c) for c in train["cells"]], config), config,
                                 (config.height, 1))
-    _, normal_cells = fit_memory_from_cells(train["cells"], config, smooth)
+    normal_cells = held_out_cell_scores(train["cells"], config, smooth)
     c_mean, c_std = normal_cells.mean(), normal_cells.std()
     cells = [(causal_smooth(cells_memory.distances(torch.from_numpy(c)), smooth) - c_mean) / c_std
              for c in test["cells"]]
@@ -113,14 +113,14 @@ def evaluate(features: dict[str, Any], config: MemoryConfig, smooth: int) -> dic
     return {"rows": rows, "normal_objects": n_objects, "n_frames": int(len(labels)), "smooth": smooth}
 
 
-def fit_memory_from_cells(cells: list[np.ndarray], config: MemoryConfig, smooth: int) -> tuple[None, np.ndarray]:
+def held_out_cell_scores(cells: list[np.ndarray], config: MemoryConfig, smooth: int) -> np.ndarray:
     """Each normal video's smoothed cell distances against a memory of the other videos."""
     tensors = [torch.from_numpy(c) for c in cells]
     scores = []
     for i, c in enumerate(tensors):
         rest = fit_bank([t for j, t in enumerate(tensors) if j != i], config)
         scores.append(causal_smooth(MotionMemory(rest, config, (config.height, 1)).distances(c), smooth))
-    return None, np.concatenate(scores)
+    return np.concatenate(scores)
 
 
 def main(argv: list[str] | None = None) -> int:

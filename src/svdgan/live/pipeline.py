@@ -50,7 +50,7 @@ class ScoredFrame(NamedTuple):
     anomalous: bool  # the alert state: score above threshold for min_frames frames in a row
     image: np.ndarray  # (H, W, 3) uint8 RGB, the frame as read
     error_map: np.ndarray  # (S, S) float32 per-pixel squared error at model size (zeros: no generator)
-    why: Why | None = None  # what made the frame unusual and where, from the memory of normal motion
+    why: Why | None = None  # an anomalous frame's: what made it unusual and where (from the memory of normal motion)
 
 
 @dataclass
@@ -111,6 +111,7 @@ class LivePipeline:
             source = self.sources[stream]
             score = source.scores.score(None if result is None else result.scores[j], frame.image)
             errors = np.zeros((size, size), np.float32) if result is None else result.errors[j, 0].float().numpy()
-            scored.append(ScoredFrame(source.name, frame.index, frame.time, score, source.alarm.update(score),
-                                      frame.image, errors, source.scores.why))
+            anomalous = source.alarm.update(score)
+            why = source.scores.why if anomalous else None  # worded only for the frames that need it
+            scored.append(ScoredFrame(source.name, frame.index, frame.time, score, anomalous, frame.image, errors, why))
         return scored

@@ -157,7 +157,7 @@ class MotionStream:
         self.previous: np.ndarray | None = None
         self.recent: deque[float] = deque(maxlen=smooth)
         self.keep: torch.Tensor | None = None
-        self.why: Why | None = None  # what made the last frame's worst cell unusual, and where
+        self._worst: tuple[int, np.ndarray, tuple[int, ...]] | None = None  # the last frame's worst cell
 
     def set_ignore(self, keep: torch.Tensor | None) -> None:
         """keep (S, S) at any size, 1 where scored: cells mostly outside it are not scored."""
@@ -173,12 +173,19 @@ class MotionStream:
         self.previous = grey
         distances = self.memory.cell_distances(cells[None], self.keep)[:, 0]  # (G,)
         worst = int(distances.argmax())
-        cell = cells.flatten(1)[:, worst].numpy()
-        config = self.memory.config
-        self.why = Why(motion_reason(cell, self.memory.place_motion(worst)),
-                       cell_box(worst, self.memory.grid, config.cell, config.height, image.shape))
+        self._worst = (worst, cells.flatten(1)[:, worst].numpy(), image.shape)  # its Why is made when asked for
         self.recent.append(float(distances[worst]))
         return sum(self.recent) / len(self.recent)
+
+    @property
+    def why(self) -> Why | None:
+        """What made the last frame's worst cell unusual, and where (None before the first frame)."""
+        if self._worst is None:
+            return None
+        position, cell, shape = self._worst
+        config = self.memory.config
+        return Why(motion_reason(cell, self.memory.place_motion(position)),
+                   cell_box(position, self.memory.grid, config.cell, config.height, shape))
 
 
 def load_memory(payload: dict[str, Any], config: Config) -> MotionMemory | None:

@@ -24,7 +24,7 @@ def fit_bank(cells: list[torch.Tensor], config: MemoryConfig) -> torch.Tensor:
     return bank
 
 
-def _folds(lengths: list[int]) -> list[tuple[int, slice]]:
+def folds(lengths: list[int]) -> list[tuple[int, slice]]:
     """Parts of the normal footage, each scored against a memory of the rest: its videos, or the
     quarters of its one video."""
     if len(lengths) >= 2:
@@ -43,7 +43,7 @@ def fit_memory(greys: list[np.ndarray], config: MemoryConfig, smooth: int) -> tu
     frame_size = greys[0].shape[1:]
     cells = [video_cells(g, config.cell) for g in greys]
     raw = [np.empty(len(c)) for c in cells]
-    for i, part in _folds([len(c) for c in cells]):
+    for i, part in folds([len(c) for c in cells]):
         rest = [c for j, c in enumerate(cells) if j != i] or [  # one video: the rest of it
             torch.cat([cells[i][:part.start], cells[i][part.stop:]])]
         raw[i][part] = MotionMemory(fit_bank(rest, config), config, frame_size).distances(cells[i][part])

@@ -19,6 +19,7 @@ from scipy.spatial import cKDTree
 
 from svdgan.errors import UserError
 from svdgan.memory.bank import denormals_kept
+from svdgan.memory.fitting import folds
 from svdgan.objects.attributes import GROUPS, WIDTHS, SeenObject
 
 PLACE_SCALE = 8.0  # one unit of place: an eighth of the frame height, as one standard deviation of an attribute
@@ -109,7 +110,7 @@ def fit_object_memory(videos: list[list[list[SeenObject]]]) -> tuple[ObjectMemor
     statistics of each group's distances, and those distances per video and frame: each video
     scored against a memory of the others (one video: each quarter against the rest of it)."""
     held_out: list[list[Distances]] = [[{} for _ in video] for video in videos]
-    for v, part in _folds([len(video) for video in videos]):
+    for v, part in folds([len(video) for video in videos]):
         rest = [o for j, video in enumerate(videos) for t, frame in enumerate(video)
                 if (j != v if len(videos) > 1 else not part.start <= t < part.stop) for o in frame]
         frames = videos[v][part]
@@ -144,11 +145,3 @@ def frame_scores(memory: ObjectMemory, frames: list[Distances], groups: Sequence
             z = sum((d[g] - memory.stats[g]["mean"]) / max(memory.stats[g]["std"], 1e-12) for g in groups)
             out[t] = max(np.nanmax(z) if np.isfinite(z).any() else empty, empty)
     return out
-
-
-def _folds(lengths: list[int]) -> list[tuple[int, slice]]:
-    """Parts of the normal footage: (video, frames) of each video, or of one video's quarters."""
-    if len(lengths) >= 2:
-        return [(i, slice(0, n)) for i, n in enumerate(lengths)]
-    bounds = np.linspace(0, lengths[0], 5).astype(int)
-    return [(0, slice(int(a), int(b))) for a, b in zip(bounds[:-1], bounds[1:])]

@@ -227,8 +227,8 @@ class Engine:
         cam.frames += 1
         cam.frame_times.append(time.monotonic())
         cam.scores.append((now, score))
-        item = Recorded(result.image, result.error_map, score, result.why if result.anomalous else None)
-        why = item.why.to_dict() if item.why else None
+        item = Recorded(result.image, result.error_map, score, result.why)  # why: set on anomalous frames only
+        why = _why(item)
         if cam.recorder.clip is None:
             cam.recorder.push(item)  # the pre-roll's ring buffer: nothing written
         else:
