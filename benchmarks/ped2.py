@@ -69,6 +69,9 @@ SHIPPED_RECIPE = Path("configs/ped2.yaml")
 ROWS = [
     Row("shipped", "memory of normal motion alone, this recipe (shipped as src/svdgan/weights/ped2.pt)",
         shipped=True),
+    *[Row(f"objects_{group}", f"memory of normal motion + objects' {group} at their place (memory.objects=[{group}]"
+          + (", the option configs/objects.yaml)" if group == "size" else ")"), [f"memory.objects=[{group}]"],
+          shipped=True) for group in ("size", "motion", "look", "place")],
     Row("full", "SVD-GAN + memory of normal motion (configs/svdgan_memory.yaml, the recipe before)"),
     Row("no_memory", "without the memory of normal motion (the generator alone)", score=GENERATOR_ALONE),
     Row("memory_copy", "memory of normal motion, frame t-1 in place of the generator", baseline=True,
@@ -139,6 +142,11 @@ def _without_steps(config: dict[str, Any]) -> dict[str, Any]:
     return plain
 
 
+def _setting(value: Any) -> str:
+    """A config value as a `key=value` override writes it."""
+    return f"[{','.join(map(str, value))}]" if isinstance(value, (tuple, list)) else str(value)
+
+
 def _score_row(model: Path, data: Path, report: Path, truth: list[FrameTruth]) -> dict[str, Any]:
     """Metrics with training statistics (causal) and, from the same scores, per-video min-max."""
     start = time.perf_counter()
@@ -188,7 +196,7 @@ def run_benchmark(data: Path, recipe: Path, runs: Path, only: list[str] | None =
         payload = _train_row(data, run_dir, config)
         model = run_dir / (f"{row.name}.pt" if row.score else "model.pt")
         score = [f"score.patch={config.score.patch}", f"score.smooth={config.score.smooth}",
-                 *(f"memory.{k}={v}" for k, v in dataclasses.asdict(config.memory).items()), *row.score]
+                 *(f"memory.{k}={_setting(v)}" for k, v in dataclasses.asdict(config.memory).items()), *row.score]
         calibrate(run_dir / "checkpoint.pt", data, model, score, progress=False)
         metrics = _score_row(model, data, runs / "reports" / row.name, truth)
         metrics["motion_generated"] = motion_generated(model, data) if config.score.generator else None
@@ -247,6 +255,7 @@ def markdown_table(results: dict[str, Any]) -> str:
              "| learned parts' share | micro AUC (video norm.) | macro AUC | EER (train norm.) | motion generated |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     labels = {row.name: row.label for row in ROWS}  # the rows' current descriptions
+    shipped = next((r for r in results["rows"] if r["name"] == ROWS[0].name), None)
     for r in [r for r in results["rows"] if r.get("svd") is None]:
         minutes = f"{r['train_seconds'] / 60:.0f} min" if r["train_seconds"] else "none" if not r["steps"] else (
             "not recorded")
@@ -257,11 +266,15 @@ def markdown_table(results: dict[str, Any]) -> str:
         shares = [f"{r['micro_auc_train'] - no_model[k]:+.4f}" if k in no_model else "-"
                   for k in ("generator_replaced", "nothing_learned")]
         label = labels.get(r["name"], r["label"])
+        if r["name"].startswith("objects_") and shipped is not None:  # the part's share: with it minus without
+            label += f"; the part's share {r['micro_auc_train'] - shipped['micro_auc_train']:+.4f}"
         lines.append(f"| {label} | {r['parameters']:,} | {r['gflops_per_frame']:.2f} | {minutes} "
                      f"| {r['micro_auc_train']:.4f} | {' | '.join(shares)} | {r['micro_auc_video']:.4f} "
                      f"| {r['macro_auc']:.4f} | {r['eer_train']:.4f} | {motion} |")
     lines.append("")
-    lines.append(f"The first row (the shipped recipe) trains nothing: its memory is fitted. The SVD-GAN rows "
+    lines.append(f"The first row (the shipped recipe) trains nothing: its memory is fitted; so do the objects rows, "
+                 "each the shipped recipe with one attribute group of the memory of normal objects added (its "
+                 "training time: the memory's fitting, objects included). The SVD-GAN rows "
                  f"train {results['steps']} steps each. The first row scored on {describe(hw)}, no GPU "
                  f"(every row keeps its machine in ped2.json); all {results['rows'][0]['n_frames']} test frames. "
                  "Score rows rescore the SVD-GAN row's weights. Training time: wall time of the row's run on the "

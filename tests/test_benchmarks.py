@@ -17,12 +17,18 @@ def test_ped2_benchmark_writes_json_table_readme_and_weights(synthetic_dataset, 
     out_json = tmp_path / "results" / "ped2.json"
     args = ["--data", str(synthetic_dataset), "--recipe", str(TINY), "--runs", str(tmp_path / "runs"),
             "--json", str(out_json), "--page", str(readme), "--readme", str(tmp_path / "README_pairs.md"),
-            "--rows", "shipped", "full", "no_svd", "score_patch", "copy_previous",
+            "--rows", "shipped", "objects_size", "full", "no_svd", "score_patch", "copy_previous",
             "--ship", str(tmp_path / "weights" / "model.pt")]
     assert main(args) == 0
     results = json.loads(out_json.read_text())
-    assert [r["name"] for r in results["rows"]] == ["shipped", "full", "copy_previous", "no_svd", "score_patch"]
-    shipped, full, copy, no_svd, patch = results["rows"]
+    assert [r["name"] for r in results["rows"]] == ["shipped", "objects_size", "full", "copy_previous", "no_svd",
+                                                   "score_patch"]
+    shipped, objects, full, copy, no_svd, patch = results["rows"]
+    # an objects row: the shipped recipe with one group of the memory of normal objects, and its share
+    assert objects["overrides"] == ["memory.objects=[size]"] and objects["parameters"] == 0
+    share = objects["micro_auc_train"] - shipped["micro_auc_train"]
+    assert f"the part's share {share:+.4f}" in (tmp_path / "results" / "ped2.md").read_text()
+    assert torch.load(objects["model"], weights_only=True)["motion"]["objects"]["groups"] == ["size"]
     # the shipped recipe (configs/ped2.yaml) trains no generator: no parameters, no FLOPs, its memory fitted
     assert shipped["parameters"] == 0 and shipped["gflops_per_frame"] == 0 and shipped["steps"] == 0
     assert "generator_replaced" not in shipped["no_model"] and 0 <= shipped["micro_auc_train"] <= 1
@@ -40,7 +46,7 @@ def test_ped2_benchmark_writes_json_table_readme_and_weights(synthetic_dataset, 
     assert main(args[:-2] + ["--rows", "full"]) == 0
     assert (tmp_path / "runs" / "full" / "checkpoint.pt").stat().st_mtime_ns == before
     assert [r["name"] for r in json.loads(out_json.read_text())["rows"]] == [
-        "shipped", "full", "copy_previous", "no_svd", "score_patch"]
+        "shipped", "objects_size", "full", "copy_previous", "no_svd", "score_patch"]
 
 
 def test_memory_rows_state_what_the_generator_and_the_memory_each_add(synthetic_dataset, tmp_path):
@@ -245,3 +251,29 @@ def test_the_soak_runs_through_a_drop_and_a_full_disk_and_loses_nothing(camera_m
     assert all(c["frames"] > 20 for c in r["per_camera"]) and r["per_camera"][0]["reconnects"] >= 1
     assert r["events_lost"] == [] and r["http"]["requests"] > 20 and r["memory"]
     assert "soak:" in format_soak(r) and "lost" in format_soak(r)
+
+
+def test_events_are_runs_of_alarmed_frames_matched_to_anomalies():
+    from benchmarks.events import match, runs, summarise
+
+    flags = [False, True, True, False, False, True, False, True, True, True]
+    assert runs(flags) == [(1, 2), (5, 5), (7, 9)]
+    assert runs([]) == [] and runs([True]) == [(0, 0)]
+    counts = match(runs(flags), [(2, 3), (8, 12), (20, 25)])  # the event at 5 overlaps no anomaly
+    assert counts == {"events": 3, "true_events": 2, "false_alarms": 1, "anomalies": 3, "found": 2}
+    camera = {**counts, "frames": 18000, "kinds": {"cart": [{"found": True, "reasons": {"large": 4}}],
+                                                    "runner": [{"found": False, "reasons": {}}]}}
+    summary = summarise([camera], fps=5.0)  # 18000 frames at 5 frames/s: one hour
+    assert summary["precision"] == 2 / 3 and summary["recall"] == 2 / 3 and summary["false_alarms_per_hour"] == 1.0
+    assert summary["kinds"]["cart"] == {"recall": 1.0, "anomalies": 1, "reasons": {"large": 4}}
+    assert summary["kinds"]["runner"]["recall"] == 0.0
+
+
+def test_a_synthetic_camera_replayed_through_the_live_pipeline_finds_its_cyclist():
+    from benchmarks.events import replay
+    from svdgan.live.pipeline import LiveModel
+
+    result = replay(LiveModel.load(None), seed=0, clips=3, threshold=1.0, min_frames=3, size=(64, 48), clip_frames=24)
+    assert result["frames"] == 72 and result["anomalies"] == 1 and list(result["kinds"]) == ["cyclist"]
+    assert result["found"] == 1 and result["false_alarms"] == 0
+    assert sum(result["kinds"]["cyclist"][0]["reasons"].values()) > 0  # its alarmed frames say why

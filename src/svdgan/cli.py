@@ -119,7 +119,7 @@ def _cmd_serve(args: argparse.Namespace) -> None:
 def _cmd_demo(args: argparse.Namespace) -> None:
     from svdgan.demo import run_demo
 
-    run_demo(Path(args.out), steps=args.steps)
+    run_demo(Path(args.out), steps=args.steps, svdgan=args.svdgan)
 
 
 def _precision_arg(p: argparse.ArgumentParser) -> None:
@@ -263,9 +263,10 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _demo_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="synthesise a scene, train, evaluate and write the report")
+    p = sub.add_parser("demo", help="synthesise a scene, fit the recipe, evaluate and write the report")
     p.add_argument("--out", default="demo_out", help="folder for the data, the run and the report")
-    p.add_argument("--steps", type=int, default=None, help="training steps (default: the demo's)")
+    p.add_argument("--svdgan", action="store_true", help="also train the demo's 64 px SVD-GAN (a few minutes)")
+    p.add_argument("--steps", type=int, default=None, help="the SVD-GAN's training steps (default: the demo's)")
     p.set_defaults(func=_cmd_demo)
 
 

@@ -79,6 +79,9 @@ class MemoryConfig:
     every: int = 2  # every n-th normal frame goes into the memory
     max_frames: int = 4000  # at most this many normal frames, evenly spread over the footage
     weight: float = 1.0  # the motion score's weight in the sum (both in standard deviations of normal scores)
+    # attribute groups of the memory of normal objects (place, size, motion, look) whose score is added
+    # to the cells' (none: the cells alone)
+    objects: tuple[str, ...] = ()
 
 
 @dataclass
@@ -130,6 +133,9 @@ class Config:
             (2 <= self.memory.cell <= self.memory.height, "memory.cell must be between 2 and memory.height"),
             (self.memory.every >= 1 and self.memory.max_frames >= 1, "memory.every and max_frames must be >= 1"),
             (self.memory.weight >= 0, "memory.weight must be non-negative"),
+            (set(self.memory.objects) <= {"place", "size", "motion", "look"} and len(set(self.memory.objects)) == len(
+                self.memory.objects), "memory.objects must be distinct groups of place, size, motion, look"),
+            (self.memory.enabled or not self.memory.objects, "memory.objects needs memory.enabled: true"),
             (self.score.generator or self.memory.enabled, "score.generator: false needs memory.enabled: true "
              "(something must score the frames)"),
         ]
@@ -137,6 +143,9 @@ class Config:
             if not ok:
                 raise UserError(f"bad config: {message}")
         return self
+
+
+_ELEMENTS = {"memory.objects": ""}  # the element type of a list whose default is empty
 
 
 def _coerce(value: Any, default: Any, key: str) -> Any:
@@ -166,7 +175,8 @@ def _coerce(value: Any, default: Any, key: str) -> Any:
         if isinstance(value, str):
             value = yaml.safe_load(value if value.strip().startswith("[") else f"[{value}]")
         if isinstance(value, (list, tuple)):
-            return tuple(_coerce(v, default[0] if default else 0, key) for v in value)
+            element = default[0] if default else _ELEMENTS.get(key, 0)
+            return tuple(_coerce(v, element, key) for v in value)
     raise UserError(f"bad config value for {key}: {value!r} (expected {type(default).__name__})")
 
 

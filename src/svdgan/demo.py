@@ -1,14 +1,17 @@
-"""`svdgan demo`: synthesise a scene, train on its normal videos, evaluate, write the report."""
+"""`svdgan demo`: synthesise a scene, fit the shipped recipe (and the recipe with objects) on its
+normal videos, score every test frame, and say per kind of anomaly how well each finds it and
+what its alerts say; `--svdgan` trains the demo's SVD-GAN beside them."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from svdgan.config import Config, ModelConfig, TrainConfig
+from svdgan.config import Config, ModelConfig, TrainConfig, config_from_dict
 from svdgan.data.datasets import discover
 from svdgan.data.groundtruth import frame_labels
 from svdgan.data.synth import ANOMALY_KINDS, ONE_ATTRIBUTE, SynthConfig, write_synthetic
@@ -16,12 +19,16 @@ from svdgan.errors import UserError
 from svdgan.evaluation.metrics import auc
 from svdgan.evaluation.report import evaluate_checkpoint
 from svdgan.evaluation.scorefiles import read_scores
+from svdgan.live.pipeline import LiveModel, LivePipeline
+from svdgan.model.checkpoint import SHIPPED_WEIGHTS, load_checkpoint
+from svdgan.scoring.stream import StreamScorer
+from svdgan.sources.video import Frame
 from svdgan.training.loop import train
 
 
 def demo_config(steps: int | None = None) -> Config:
-    """The demo's embedded configuration: the paper's architecture, narrower and at 64 px,
-    so that training fits in a few minutes on two CPU cores."""
+    """The demo's SVD-GAN (`--svdgan`): the paper's architecture, narrower and at 64 px, so that
+    training fits in a few minutes on two CPU cores."""
     config = Config(
         model=ModelConfig(size=64, conv1_channels=32, conv2_channels=32, lstm_channels=(32, 32, 32, 64),
                           decoder_channels=32),
@@ -31,33 +38,89 @@ def demo_config(steps: int | None = None) -> Config:
     return config.validate()
 
 
-def run_demo(out: Path, steps: int | None = None) -> dict:
+def recipe_config(objects: tuple[str, ...] = ()) -> Config:
+    """The shipped recipe (the shipped model's own settings: the memory of normal motion alone), with
+    the memory of normal objects' `objects` groups beside it if given (configs/objects.yaml: size)."""
+    config = config_from_dict(load_checkpoint(SHIPPED_WEIGHTS)["config"])
+    config.memory.objects = objects
+    return config.validate()
+
+
+DEMO_OBJECTS = ("size",)  # the objects option's groups, as configs/objects.yaml
+
+
+def run_demo(out: Path, steps: int | None = None, svdgan: bool = False) -> dict:
+    """The scene, then each model on it: the shipped recipe, the recipe with objects, and with
+    `svdgan` the demo's SVD-GAN trained `steps` steps."""
     if steps is not None and steps < 1:
         raise UserError("--steps must be at least 1")
+    if steps is not None and not svdgan:
+        raise UserError("--steps is the SVD-GAN's training budget: it needs --svdgan")
     start = time.perf_counter()
-    data, run, report = out / "data", out / "run", out
+    models = [("recipe", "the shipped recipe (memory of normal motion alone)", recipe_config()),
+              ("objects", "the recipe with objects' size (configs/objects.yaml)", recipe_config(DEMO_OBJECTS))]
+    if svdgan:
+        models.append(("svdgan", "the demo's 64 px SVD-GAN", demo_config(steps)))
+    data = out / "data"
     if not (data / "synth.mat").exists():
-        print(f"[1/3] writing the synthetic scene to {data}", flush=True)
+        print(f"[1/{len(models) + 1}] writing the synthetic scene to {data}", flush=True)
         write_synthetic(data, SynthConfig())
     else:
-        print(f"[1/3] using the synthetic scene in {data}", flush=True)
-    resume = (run / "checkpoint.pt").exists()
-    print(f"[2/3] training on its normal videos ({'resuming ' if resume else ''}run folder {run})", flush=True)
-    checkpoint = train(data, run, demo_config(steps), resume=resume)
-    print("[3/3] scoring every test frame and writing the report", flush=True)
+        print(f"[1/{len(models) + 1}] using the synthetic scene in {data}", flush=True)
+    summary: dict = {"models": {}}
+    for step, (name, label, config) in enumerate(models, 2):
+        run = out / name
+        resume = (run / "checkpoint.pt").exists() and config.score.generator
+        print(f"[{step}/{len(models) + 1}] {label}: {'trained' if config.score.generator else 'fitted'} on the "
+              "normal videos "
+              f"({'resuming ' if resume else ''}run folder {run}), then every test frame scored", flush=True)
+        if (run / "checkpoint.pt").exists() and not config.score.generator:
+            checkpoint = run / "checkpoint.pt"  # nothing to resume: fitted already
+        else:
+            checkpoint = train(data, run, config, resume=resume)
+        summary["models"][name] = model_summary(checkpoint, data, out / "report" / name, label)
+    summary["minutes"] = round((time.perf_counter() - start) / 60, 2)
+    print(json.dumps(summary))
+    for name, m in summary["models"].items():
+        print(f"{m['label']}: micro AUC {m['micro_auc_train_normalized']:.4f} (training statistics), "
+              f"{m['micro_auc']:.4f} (per-video normalisation); report in {out / 'report' / name}")
+        for kind, value in m["by_kind_train_normalized"].items():
+            if value is None:
+                continue
+            sees = f" (only {ONE_ATTRIBUTE[kind]} sees it)" if kind in ONE_ATTRIBUTE else ""
+            said = m["reasons"].get(kind) or {}
+            named = max(said, key=said.get) if said else "no alert"
+            print(f"  {kind}{sees}: AUC {value:.4f}; its alerts say: {named}")
+    return summary
+
+
+def model_summary(checkpoint: Path, data: Path, report: Path, label: str) -> dict:
     metrics = evaluate_checkpoint(checkpoint, data, report, "video")
     train_metrics = evaluate_checkpoint(checkpoint, data, report / "train_normalized", "train", progress=False)
-    kinds = kind_aucs(data, report / "train_normalized" / "scores.csv")
-    summary = {"micro_auc": metrics["micro_auc"], "macro_auc": metrics["macro_auc"], "eer": metrics["eer"],
-               "micro_auc_train_normalized": train_metrics["micro_auc"], "by_kind_train_normalized": kinds,
-               "n_frames": metrics["n_frames"], "minutes": round((time.perf_counter() - start) / 60, 2)}
-    print(json.dumps(summary))
-    print(f"micro AUC {metrics['micro_auc']:.4f} (per-video normalisation), "
-          f"{train_metrics['micro_auc']:.4f} (training statistics); report in {report}")
-    print("by kind of anomaly (training statistics): " + ", ".join(
-        f"{kind}{' (only ' + ONE_ATTRIBUTE[kind] + ' sees it)' if kind in ONE_ATTRIBUTE else ''} {value:.4f}"
-        for kind, value in kinds.items() if value is not None))
-    return summary
+    return {"label": label, "micro_auc": metrics["micro_auc"], "macro_auc": metrics["macro_auc"],
+            "eer": metrics["eer"], "micro_auc_train_normalized": train_metrics["micro_auc"],
+            "by_kind_train_normalized": kind_aucs(data, report / "train_normalized" / "scores.csv"),
+            "reasons": kind_reasons(checkpoint, data), "n_frames": metrics["n_frames"]}
+
+
+def kind_reasons(checkpoint: Path, data: Path, threshold: float = 1.0, min_frames: int = 3
+                 ) -> dict[str, dict[str, int]]:
+    """Each kind of anomaly's alerted frames, counted by the reason they give, as `svdgan detect`
+    alerts (its default threshold and min_frames) on the test videos."""
+    model = LiveModel.load(checkpoint)
+    dataset = discover(data)
+    reasons: dict[str, Counter] = {}
+    for i, (video, truth) in enumerate(zip(dataset.test, dataset.ground_truth, strict=True)):
+        pipeline = LivePipeline(model, StreamScorer(model.generator, model.config, "fast"))
+        stream = pipeline.add_source(video.name, threshold, min_frames)
+        frames = list(video.frames())
+        labels = frame_labels(truth, len(frames), video.name)
+        said = reasons.setdefault(ANOMALY_KINDS[i % len(ANOMALY_KINDS)], Counter())
+        for t, image in enumerate(frames):
+            scored = pipeline.score([(stream, Frame(t, t / 10, image))])[0]
+            if scored.anomalous and labels[t] and scored.why is not None:
+                said[scored.why.reason] += 1
+    return {kind: dict(c.most_common()) for kind, c in reasons.items()}
 
 
 def kind_aucs(data: Path, scores_csv: Path) -> dict[str, float | None]:

@@ -112,3 +112,23 @@ def test_each_kind_of_anomaly_is_in_the_scene_and_the_demo_scores_it_alone(tmp_p
     aucs = kind_aucs(data, tmp_path / "scores.csv")
     assert list(aucs) == list(ANOMALY_KINDS)
     assert aucs[ANOMALY_KINDS[0]] == 1.0 and all(aucs[k] == 0.5 for k in ANOMALY_KINDS[1:])
+
+
+def test_the_demo_fits_the_recipe_and_the_objects_option_and_says_what_their_alerts_name(tmp_path: Path, capsys):
+    from svdgan.data.synth import ANOMALY_KINDS
+    from svdgan.demo import run_demo
+
+    write_synthetic(tmp_path / "data", SynthConfig(width=64, height=48, train_videos=2,
+                                                   test_videos=len(ANOMALY_KINDS), frames=40, seed=2))
+    summary = run_demo(tmp_path)  # the scene is there already: the demo uses it
+    assert list(summary["models"]) == ["recipe", "objects"]
+    recipe, objects = summary["models"]["recipe"], summary["models"]["objects"]
+    assert list(recipe["by_kind_train_normalized"]) == list(ANOMALY_KINDS) and 0 <= recipe["micro_auc"] <= 1
+    assert set(objects["reasons"]) == set(ANOMALY_KINDS)
+    assert all(n > 0 for said in objects["reasons"].values() for n in said.values())
+    import torch
+
+    fitted = torch.load(tmp_path / "objects" / "checkpoint.pt", weights_only=True)
+    assert "generator" not in fitted and fitted["motion"]["objects"]["groups"] == ["size"]  # fitted, not trained
+    out = capsys.readouterr().out
+    assert "[1/3] using the synthetic scene" in out and "its alerts say" in out

@@ -32,7 +32,14 @@ def test_benchmark_writes_every_figure(tmp_path, capsys):
     assert all(p["per_stream_fps"] * p["streams"] == pytest.approx(p["frames_per_second"]) for p in cap["by_streams"])
     assert cap["streams_at_live_fps"] == max([p["streams"] for p in cap["by_streams"] if p["per_stream_fps"] >= 10],
                                              default=0)
-    assert "exact / windowed" in capsys.readouterr().out
+    # the detector's stages (the shipped model: the memory of normal motion alone), each timed
+    stages = r["stages"]
+    assert stages["used"] == ["grey", "flow", "cells"] and stages["frames"] == 8 and stages["objects_per_frame"] > 0
+    assert all(stages["ms_per_frame"][s] > 0 for s in ("grey", "flow", "cells", "background", "objects",
+                                                        "object_memory", "generator"))
+    assert stages["ms_per_frame_used"] == pytest.approx(sum(stages["ms_per_frame"][s] for s in stages["used"]))
+    out = capsys.readouterr().out
+    assert "exact / windowed" in out and "stage by stage" in out.splitlines()[1]
 
 
 def test_best_segment_is_the_fastest_run_of_consecutive_frames():

@@ -283,3 +283,18 @@ def test_a_camera_that_drops_is_reconnected_while_the_others_keep_scoring(camera
     door, lobby = engine.cameras["door"].health(), engine.cameras["lobby"].health()
     assert door["reconnects"] == 1 and door["frames"] + door["dropped"] == 20
     assert lobby["frames"] == 60 and lobby["error"] is None
+
+
+def test_the_live_view_marks_an_anomalous_frames_reason_and_box():
+    import cv2
+
+    from svdgan.memory.explain import Why
+
+    image = np.full((48, 64, 3), 120, np.uint8)
+    errors = np.zeros((32, 32), np.float32)
+    plain = cv2.imdecode(np.frombuffer(Engine._live_jpeg(image, errors), np.uint8), cv2.IMREAD_COLOR)
+    marked = cv2.imdecode(np.frombuffer(Engine._live_jpeg(image, errors, Why("fast for this place", (20, 16, 16, 16))),
+                                        np.uint8), cv2.IMREAD_COLOR)
+    red = (marked[..., 2] > 180) & (marked[..., 1] < 90)  # BGR: the box is drawn in red
+    assert not ((plain[..., 2] > 180) & (plain[..., 1] < 90)).any()
+    assert red[16:33, 19:22].mean() > 0.5 and not red[40:, :10].any()  # its left edge, and not elsewhere

@@ -168,30 +168,51 @@ def _anomaly(kind: str, rng: np.random.Generator, cfg: SynthConfig, top: float, 
     return Mover(kind, lawn_x, y0, 0.0, (1 if going_down else -1) * 0.05 * size, (90, 40, 40))
 
 
+class Scene:
+    """The scene as it goes on: walkers come and go, an anomaly is let in when asked."""
+
+    def __init__(self, cfg: SynthConfig, rng: np.random.Generator, background: np.ndarray, top: float,
+                 bottom: float):
+        self.cfg, self.rng, self.background, self.top, self.bottom = cfg, rng, background, top, bottom
+        self.size = 0.2 * cfg.height
+        self.people = [_pedestrian(rng, cfg, top, bottom, self.size, x=rng.uniform(0, cfg.width))
+                       for _ in range(rng.integers(1, 3))]
+        self.odd: Mover | None = None
+        self.odd_seen = False  # the anomaly has been in view (once it leaves, it is gone)
+
+    def next(self, anomaly: str | None = None) -> tuple[np.ndarray, bool]:
+        """The next frame (RGB uint8), with `anomaly` let in now if given, and whether it shows one."""
+        cfg, rng, size = self.cfg, self.rng, self.size
+        if rng.random() < 0.06 and len(self.people) < 4:
+            self.people.append(_pedestrian(rng, cfg, self.top, self.bottom, size))
+        if anomaly is not None:
+            self.odd, self.odd_seen = _anomaly(anomaly, rng, cfg, self.top, self.bottom, size), False
+        odd = [self.odd] if self.odd else []
+        img = self.background.copy()
+        for m in sorted(self.people + odd, key=lambda m: m.y):  # far ones first
+            _draw(img, m, size)
+        img = img + rng.normal(0, cfg.noise, img.shape)
+        shows = self.odd is not None and _visible(self.odd, 0.5 * size, cfg) and _on_screen(self.odd, size, cfg)
+        for m in self.people + odd:
+            m.step()
+        self.people = [m for m in self.people if _visible(m, size, cfg)]
+        self.odd_seen |= shows
+        if self.odd is not None and self.odd_seen and not _visible(self.odd, size, cfg):
+            self.odd = None
+        return np.clip(img, 0, 255).astype(np.uint8), shows
+
+
 def render_video(cfg: SynthConfig, rng: np.random.Generator, background: np.ndarray, top: float,
                  bottom: float, anomaly: str | None) -> tuple[list[np.ndarray], list[int]]:
     """Frames (RGB uint8) and the 1-based indices of frames showing the anomaly."""
-    size = 0.2 * cfg.height
-    people = [_pedestrian(rng, cfg, top, bottom, size, x=rng.uniform(0, cfg.width))
-              for _ in range(rng.integers(1, 3))]
-    odd = None
+    scene = Scene(cfg, rng, background, top, bottom)
     odd_start = int(rng.integers(cfg.frames // 5, cfg.frames // 2)) if anomaly else -1
     frames, labels = [], []
     for t in range(cfg.frames):
-        if rng.random() < 0.06 and len(people) < 4:
-            people.append(_pedestrian(rng, cfg, top, bottom, size))
-        if t == odd_start:
-            odd = _anomaly(anomaly, rng, cfg, top, bottom, size)
-        img = background.copy()
-        for m in sorted(people + ([odd] if odd else []), key=lambda m: m.y):  # far ones first
-            _draw(img, m, size)
-        img = img + rng.normal(0, cfg.noise, img.shape)
-        frames.append(np.clip(img, 0, 255).astype(np.uint8))
-        if odd is not None and _visible(odd, 0.5 * size, cfg) and _on_screen(odd, size, cfg):
+        frame, shows = scene.next(anomaly if t == odd_start else None)
+        frames.append(frame)
+        if shows:
             labels.append(t + 1)
-        for m in people + ([odd] if odd else []):
-            m.step()
-        people = [m for m in people if _visible(m, size, cfg)]
     return frames, labels
 
 

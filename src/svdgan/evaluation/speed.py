@@ -28,6 +28,7 @@ import torch
 
 from svdgan.config import Config
 from svdgan.errors import UserError
+from svdgan.evaluation.stages import STAGES, stage_costs
 from svdgan.live.alerts import latency_summary
 from svdgan.memory.bank import load_memory
 from svdgan.model.checkpoint import SHIPPED_WEIGHTS, load_generator
@@ -86,6 +87,24 @@ def motion_memory_cost(checkpoint: str | Path | None, n_frames: int) -> dict[str
     seconds = seconds[2:]  # warm-up
     return {"model": str(path), "frame_size": [h, w], "bank_frames": len(memory.bank),
             "fps": len(seconds) / sum(seconds), "latency_ms": latency_summary(seconds)}
+
+
+def detector_stages(checkpoint: str | Path | None, n_frames: int, generator_fps: float) -> dict[str, Any] | None:
+    """Each stage's cost per frame for the given model (or the shipped one) on the synthetic camera,
+    and which of them it runs; None when it has no memory."""
+    path = checkpoint if checkpoint is not None else SHIPPED_WEIGHTS
+    if not Path(path).is_file():
+        return None
+    _, config, _ = load_generator(path)
+    if not config.memory.enabled:
+        return None
+    stages = stage_costs(config.memory, n_frames)
+    stages["ms_per_frame"]["generator"] = 1000 / generator_fps
+    used = ["grey", "flow", "cells"] + (["background", "objects", "object_memory"] if config.memory.objects else [])
+    stages["used"] = used + (["generator"] if config.score.generator else [])
+    stages["model"] = str(path)
+    stages["ms_per_frame_used"] = sum(stages["ms_per_frame"][s] for s in stages["used"])
+    return stages
 
 
 @torch.inference_mode()
@@ -264,14 +283,29 @@ def run(checkpoint: str | Path | None = None, size: int | None = None, n_frames:
     if memory_frames:
         results["memory"] = memory_over_stream(memory_frames, max(memory_frames // 10, 1))
     results["motion_memory"] = motion_memory_cost(checkpoint, n_frames)
+    results["stages"] = detector_stages(checkpoint, n_frames, results["fast_fps"])
     results["generator_unused"] = not config.score.generator
     return results
 
 
+def format_stages(stages: dict[str, Any]) -> list[str]:
+    ms, used = stages["ms_per_frame"], stages["used"]
+    h, w = stages["frame_size"]
+    lines = [f"the detector, stage by stage ({stages['model']}; the synthetic camera at {w}x{h}, "
+             f"{stages['objects_per_frame']:.1f} objects a frame, {stages['frames']} frames; * = this model runs it):"]
+    for stage in (*STAGES, "generator"):
+        lines.append(f"  {'*' if stage in used else ' '} {stage:<14}{ms[stage]:7.2f} ms a frame")
+    lines.append(f"  this model: {stages['ms_per_frame_used']:.1f} ms a frame "
+                 f"({1000 / stages['ms_per_frame_used']:.0f} frames/s on one stream)")
+    return lines
+
+
 def format_results(r: dict[str, Any]) -> str:
-    lines = [describe(r["hardware"]),
-             f"{r['model']}, {r['size']} px, T = {r['clip_len']}, {r['frames_per_mode']} frames per mode; "
-             f"conv peak {r['conv_peak_flops'] / 1e9:.0f} GFLOP/s (fp32)"]
+    lines = [describe(r["hardware"])]
+    if r.get("stages"):
+        lines += format_stages(r["stages"])
+    lines.append(f"the generator: {r['model']}, {r['size']} px, T = {r['clip_len']}, {r['frames_per_mode']} frames "
+                 f"per mode; conv peak {r['conv_peak_flops'] / 1e9:.0f} GFLOP/s (fp32)")
     for suffix, name in (("", "fp32"), ("_bf16", "bf16 autocast")):
         if f"windowed_fps{suffix}" not in r:
             continue

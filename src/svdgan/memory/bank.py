@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -21,8 +21,13 @@ from scipy.spatial import cKDTree
 from svdgan.config import Config, MemoryConfig
 from svdgan.errors import UserError
 from svdgan.memory.explain import PlaceMotion, Why, cell_box, motion_reason
-from svdgan.memory.flow import N_FEATURES, FlowCells, to_grey, video_cells, working_size
+from svdgan.memory.flow import N_FEATURES, FlowCells, cell_features, to_grey, video_flows, working_size
 from svdgan.scoring.normalise import causal_smooth
+
+if TYPE_CHECKING:
+    from svdgan.memory.objects import ObjectPart
+    from svdgan.objects.attributes import SeenObject
+    from svdgan.objects.finder import ObjectFinder
 
 
 def _with_neighbours(cells: torch.Tensor) -> torch.Tensor:
@@ -48,14 +53,20 @@ def denormals_kept() -> Iterator[None]:
 
 
 class MotionMemory:
-    """Normal cells and the statistics that fuse the motion score with the generator's."""
+    """Normal cells (and, with `memory.objects`, normal objects) and the statistics that fuse the
+    memory's score with the generator's.
+
+    The memory's score of a frame is its worst cell's distance, smoothed; with objects, the sum of
+    that and the worst object's score (smoothed), each in standard deviations of its normal scores."""
 
     def __init__(self, bank: torch.Tensor, config: MemoryConfig, frame_size: tuple[int, int],
-                 stats: dict[str, dict[str, float]] | None = None):
+                 stats: dict[str, dict[str, float]] | None = None, objects: ObjectPart | None = None):
         self.bank = bank.float()  # (M, D, gh, gw)
         self.config = config
         self.frame_size = tuple(frame_size)  # (h, w) of the grey frames it was fitted on
-        self.stats = stats or {}  # {"generator": {mean, std}, "motion": {mean, std}, "generator_scores"}
+        # {"generator": {mean, std}, "motion": {mean, std}, "generator_scores", and with objects "cells", "objects"}
+        self.stats = stats or {}
+        self.objects = objects
         self._trees: list[cKDTree] | None = None  # per position: its normal cells and its neighbours'
         self._places: dict[int, PlaceMotion] = {}  # per position, when an explanation first needs it
 
@@ -113,8 +124,18 @@ class MotionMemory:
         return nearest
 
     def video_scores(self, greys: np.ndarray, smooth: int) -> np.ndarray:
-        """Smoothed motion scores of a whole video of grey frames."""
-        return causal_smooth(self.distances(video_cells(greys, self.config.cell)), smooth)
+        """The memory's scores of a whole video of grey frames (smoothed)."""
+        cells, objects = video_motion(greys, self.config.cell, self.objects and self.objects.finder())
+        cell_scores = causal_smooth(self.distances(cells), smooth)
+        if self.objects is None:
+            return cell_scores
+        return self.combine(cell_scores, causal_smooth(np.array([self.objects.frame_score(o)[0] for o in objects]),
+                                                       smooth))
+
+    def combine(self, cells: np.ndarray, objects: np.ndarray) -> np.ndarray:
+        """Smoothed cell and object scores -> the memory's score: their sum, each standardised."""
+        c, o = self.stats["cells"], self.stats["objects"]
+        return (cells - c["mean"]) / max(c["std"], 1e-12) + (objects - o["mean"]) / max(o["std"], 1e-12)
 
     def fuse(self, generator: np.ndarray | None, motion: np.ndarray) -> np.ndarray:
         """Generator + weight x motion, each in standard deviations of its normal scores (no
@@ -130,8 +151,11 @@ class MotionMemory:
         return MotionStream(self, smooth)
 
     def to_payload(self) -> dict[str, Any]:
-        return {"bank": self.bank.half(), "frame_size": list(self.frame_size), "stats": self.stats,
-                "config": {"height": self.config.height, "cell": self.config.cell, "weight": self.config.weight}}
+        payload = {"bank": self.bank.half(), "frame_size": list(self.frame_size), "stats": self.stats,
+                   "config": {"height": self.config.height, "cell": self.config.cell, "weight": self.config.weight}}
+        if self.objects is not None:
+            payload["objects"] = self.objects.to_payload()
+        return payload
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any] | None, config: MemoryConfig) -> MotionMemory | None:
@@ -140,7 +164,13 @@ class MotionMemory:
         try:
             saved = MemoryConfig(enabled=True, **payload["config"])
             saved.every, saved.max_frames = config.every, config.max_frames
-            memory = cls(payload["bank"], saved, payload["frame_size"], payload["stats"])
+            objects = payload.get("objects")
+            if objects is not None:
+                from svdgan.memory.objects import ObjectPart
+
+                objects = ObjectPart.from_payload(objects)
+                saved.objects = objects.groups
+            memory = cls(payload["bank"], saved, payload["frame_size"], payload["stats"], objects)
         except (KeyError, TypeError, RuntimeError) as exc:
             raise UserError(f"the checkpoint's motion memory is malformed: {exc}") from None
         if memory.bank.ndim != 4 or memory.bank.shape[1] != N_FEATURES:
@@ -158,6 +188,9 @@ class MotionStream:
         self.recent: deque[float] = deque(maxlen=smooth)
         self.keep: torch.Tensor | None = None
         self._worst: tuple[int, np.ndarray, tuple[int, ...]] | None = None  # the last frame's worst cell
+        self.finder = memory.objects.finder() if memory.objects is not None else None
+        self.recent_objects: deque[float] = deque(maxlen=smooth)
+        self._worst_object: tuple[SeenObject, tuple[int, ...]] | None = None  # when the objects score the frame
 
     def set_ignore(self, keep: torch.Tensor | None) -> None:
         """keep (S, S) at any size, 1 where scored: cells mostly outside it are not scored."""
@@ -169,23 +202,65 @@ class MotionStream:
         grey = to_grey(image, self.memory.config.height)
         if self.previous is not None and self.previous.shape != grey.shape:
             self.previous = None  # the source changed size: start over
-        cells = self.flow(self.previous, grey)
+        flow = self.flow.flow(self.previous, grey)
+        cells = cell_features(flow, self.memory.config.cell)
         self.previous = grey
         distances = self.memory.cell_distances(cells[None], self.keep)[:, 0]  # (G,)
         worst = int(distances.argmax())
         self._worst = (worst, cells.flatten(1)[:, worst].numpy(), image.shape)  # its Why is made when asked for
         self.recent.append(float(distances[worst]))
-        return sum(self.recent) / len(self.recent)
+        cell_score = sum(self.recent) / len(self.recent)
+        if self.finder is None:
+            return cell_score
+        part = self.memory.objects
+        objects = [o for o in self.finder.push(grey, flow) if self._kept(o)]
+        score, index = part.frame_score(objects)
+        self.recent_objects.append(score)
+        object_score = sum(self.recent_objects) / len(self.recent_objects)
+        c, o = (self.memory.stats[k] for k in ("cells", "objects"))
+        # the part further from normal explains the frame
+        by_objects = index is not None and (score - o["mean"]) / max(o["std"], 1e-12) > (
+            self.recent[-1] - c["mean"]) / max(c["std"], 1e-12)
+        self._worst_object = (objects[index], image.shape) if by_objects else None
+        return float(self.memory.combine(np.array([cell_score]), np.array([object_score]))[0])
+
+    def _kept(self, seen: SeenObject) -> bool:
+        """Whether an object's centre lies in a scored cell (not in an ignored region)."""
+        if self.keep is None:
+            return True
+        x, y, w, h = seen.box
+        gh, gw = self.keep.shape
+        cell = self.memory.config.cell
+        return bool(self.keep[min(int(y + h / 2) // cell, gh - 1), min(int(x + w / 2) // cell, gw - 1)] > 0)
 
     @property
     def why(self) -> Why | None:
-        """What made the last frame's worst cell unusual, and where (None before the first frame)."""
+        """What made the last frame's worst cell (or object) unusual, and where (None before the first frame)."""
         if self._worst is None:
             return None
+        if self._worst_object is not None:
+            seen, shape = self._worst_object
+            scale = shape[0] / self.memory.config.height
+            x, y, w, h = (round(v * scale) for v in seen.box)
+            return Why(self.memory.objects.reason(seen), (x, y, w, h))
         position, cell, shape = self._worst
         config = self.memory.config
         return Why(motion_reason(cell, self.memory.place_motion(position)),
                    cell_box(position, self.memory.grid, config.cell, config.height, shape))
+
+
+def video_motion(greys: np.ndarray, cell: int, finder: ObjectFinder | None = None
+                 ) -> tuple[torch.Tensor, list[list[SeenObject]] | None]:
+    """A video's grey frames -> its cells (N, N_FEATURES, gh, gw) and, given an object finder, each
+    frame's objects (from one optical flow per frame)."""
+    cells, seen = [], []
+    for grey, flow in video_flows(greys):
+        cells.append(cell_features(flow, cell))
+        if finder is not None:
+            seen.append(finder.push(grey, flow))
+    if not cells:
+        raise UserError("no frames to compute motion from")
+    return torch.stack(cells), seen if finder is not None else None
 
 
 def load_memory(payload: dict[str, Any], config: Config) -> MotionMemory | None:

@@ -11,8 +11,12 @@ from tqdm import tqdm
 from svdgan.config import Config, MemoryConfig
 from svdgan.data.frames import VideoRef
 from svdgan.errors import UserError
-from svdgan.memory.bank import MotionMemory
-from svdgan.memory.flow import grey_video, video_cells
+from svdgan.memory.bank import MotionMemory, video_motion
+from svdgan.memory.flow import grey_video
+from svdgan.memory.folds import folds
+from svdgan.memory.objects import ObjectPart, fit_object_memory, frame_scores
+from svdgan.objects.background import Background
+from svdgan.objects.finder import ObjectFinder
 from svdgan.scoring.normalise import causal_smooth
 
 
@@ -24,30 +28,36 @@ def fit_bank(cells: list[torch.Tensor], config: MemoryConfig) -> torch.Tensor:
     return bank
 
 
-def folds(lengths: list[int]) -> list[tuple[int, slice]]:
-    """Parts of the normal footage, each scored against a memory of the rest: its videos, or the
-    quarters of its one video."""
-    if len(lengths) >= 2:
-        return [(i, slice(0, n)) for i, n in enumerate(lengths)]
-    bounds = np.linspace(0, lengths[0], 5).astype(int)
-    return [(0, slice(int(a), int(b))) for a, b in zip(bounds[:-1], bounds[1:])]
-
-
 def fit_memory(greys: list[np.ndarray], config: MemoryConfig, smooth: int) -> tuple[MotionMemory, list[np.ndarray]]:
-    """A memory of the normal grey videos (N, h, w), and every normal frame's smoothed motion
-    score from a memory without its fold (so the scores are what unseen normal footage gets)."""
+    """A memory of the normal grey videos (N, h, w), and every normal frame's smoothed score from a
+    memory without its fold (so the scores are what unseen normal footage gets). With
+    `config.objects`, the memory of normal objects is fitted beside the cells' from the same flow."""
     if len({g.shape[1:] for g in greys}) != 1:
         raise UserError("normal videos of different frame sizes: calibrate the motion memory per camera")
     if sum(len(g) for g in greys) < 8:
         raise UserError("the motion memory needs at least 8 normal frames")
     frame_size = greys[0].shape[1:]
-    cells = [video_cells(g, config.cell) for g in greys]
+    background = Background.fit(greys) if config.objects else None
+    cells, objects = [], []
+    for g in greys:
+        c, seen = video_motion(g, config.cell, background and ObjectFinder(background))
+        cells.append(c)
+        objects.append(seen)
     raw = [np.empty(len(c)) for c in cells]
     for i, part in folds([len(c) for c in cells]):
         rest = [c for j, c in enumerate(cells) if j != i] or [  # one video: the rest of it
             torch.cat([cells[i][:part.start], cells[i][part.stop:]])]
         raw[i][part] = MotionMemory(fit_bank(rest, config), config, frame_size).distances(cells[i][part])
-    return MotionMemory(fit_bank(cells, config), config, frame_size), [causal_smooth(r, smooth) for r in raw]
+    scores = [causal_smooth(r, smooth) for r in raw]
+    memory = MotionMemory(fit_bank(cells, config), config, frame_size)
+    if background is None:
+        return memory, scores
+    object_memory, held_out = fit_object_memory(objects)
+    memory.objects = ObjectPart(background, object_memory, config.objects)
+    object_scores = [causal_smooth(frame_scores(object_memory, v, config.objects), smooth) for v in held_out]
+    memory.stats = {"cells": normal_stats(np.concatenate(scores)),
+                    "objects": normal_stats(np.concatenate(object_scores))}
+    return memory, [memory.combine(c, o) for c, o in zip(scores, object_scores)]
 
 
 def normal_stats(scores: np.ndarray) -> dict[str, float]:

@@ -5,7 +5,7 @@ and maximum speed, and the share of moving pixels.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -64,12 +64,17 @@ class FlowCells:
         return cell_features(self.flow(previous, grey), self.cell)
 
 
+def video_flows(greys: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Consecutive grey frames -> each (grey frame, its (h, w, 2) flow from the previous one)."""
+    flow, previous = FlowCells(1), None
+    for grey in greys:
+        yield grey, flow.flow(previous, grey)
+        previous = grey
+
+
 def video_cells(greys: Iterable[np.ndarray], cell: int) -> torch.Tensor:
     """Consecutive grey frames -> (N, N_FEATURES, gh, gw)."""
-    flow, previous, out = FlowCells(cell), None, []
-    for grey in greys:
-        out.append(flow(previous, grey))
-        previous = grey
+    out = [cell_features(flow, cell) for _, flow in video_flows(greys)]
     if not out:
         raise UserError("no frames to compute motion from")
     return torch.stack(out)

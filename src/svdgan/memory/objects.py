@@ -19,9 +19,12 @@ from scipy.spatial import cKDTree
 
 from svdgan.errors import UserError
 from svdgan.memory.bank import denormals_kept
-from svdgan.memory.fitting import folds
+from svdgan.memory.folds import folds
 from svdgan.objects.attributes import GROUPS, WIDTHS, SeenObject
+from svdgan.objects.background import Background
+from svdgan.objects.finder import ObjectFinder
 
+NEAR = 32  # normal objects nearest a place, that an explanation compares an object with
 PLACE_SCALE = 8.0  # one unit of place: an eighth of the frame height, as one standard deviation of an attribute
 
 
@@ -64,6 +67,15 @@ class ObjectMemory:
             places = np.stack([o.place for o in objects]).astype(np.float64)
             queries = self._space(group, places, _stack(objects, group))
             return self._trees[group].query(queries, k=1)[0]
+
+    def near(self, place: np.ndarray) -> dict[str, np.ndarray]:
+        """The attributes of the normal objects nearest `place` (2,), group -> (k, W)."""
+        with denormals_kept():
+            if "place" not in self._trees:
+                self._trees["place"] = cKDTree(self._space("place", self.places, self.attributes["place"]))
+            _, index = self._trees["place"].query(PLACE_SCALE * np.asarray(place, np.float64), k=min(NEAR, len(self)))
+        index = np.atleast_1d(index)
+        return {g: a[index] for g, a in self.attributes.items()}
 
     def standardised(self, objects: Sequence[SeenObject], group: str) -> np.ndarray:
         s = self.stats[group]
@@ -145,3 +157,50 @@ def frame_scores(memory: ObjectMemory, frames: list[Distances], groups: Sequence
             z = sum((d[g] - memory.stats[g]["mean"]) / max(memory.stats[g]["std"], 1e-12) for g in groups)
             out[t] = max(np.nanmax(z) if np.isfinite(z).any() else empty, empty)
     return out
+
+
+REASONS = {"place": "in an unusual place", "look": "unusual appearance"}  # size and motion: see ObjectPart.reason
+
+
+class ObjectPart:
+    """The memory of normal objects as a part of the memory's score: the camera's background, its
+    normal objects, the attribute groups used, and the normal statistics of its frame score."""
+
+    def __init__(self, background: Background, memory: ObjectMemory, groups: Sequence[str]):
+        self.background, self.memory, self.groups = background, memory, tuple(groups)
+
+    def finder(self) -> ObjectFinder:
+        return ObjectFinder(self.background)
+
+    def frame_score(self, objects: Sequence[SeenObject]) -> tuple[float, int | None]:
+        return self.memory.frame_score(objects, self.groups)
+
+    def reason(self, seen: SeenObject) -> str:
+        """What is unusual about an object: its group furthest from normal, worded against the normal
+        objects near its place (their median size and speed)."""
+        z = {g: float(self.memory.standardised([seen], g)[0]) for g in self.groups}
+        group = max(z, key=z.get)
+        if group in REASONS:
+            return REASONS[group]
+        near = self.memory.near(seen.place)
+        if group == "size":
+            area = float(seen.attributes["size"][:2].sum())  # log h + log w
+            return "large for this place" if area > np.median(near["size"][:, :2].sum(1)) else "small for this place"
+        speed = float(seen.attributes["motion"][3])  # its 90th-percentile speed
+        return "fast for this place" if speed > np.percentile(near["motion"][:, 3], 90) else \
+            "unusual motion for this place"
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"background": self.background.to_payload(), "memory": self.memory.to_payload(),
+                "groups": list(self.groups)}
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> ObjectPart:
+        try:
+            groups = [str(g) for g in payload["groups"]]
+            background, memory = Background.from_payload(payload["background"]), payload["memory"]
+        except (KeyError, TypeError):
+            raise UserError("the checkpoint's object memory is malformed") from None
+        if not groups or set(groups) - set(GROUPS):
+            raise UserError("the checkpoint's object memory is malformed: unknown attribute groups")
+        return cls(background, ObjectMemory.from_payload(memory), groups)

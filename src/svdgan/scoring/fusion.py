@@ -44,12 +44,12 @@ def fuse_normal_scores(generator_scores: list[np.ndarray] | None, greys: list[np
     memory, motion = fit_memory(greys, config.memory, config.score.smooth)
     if generator_scores is None:  # the memory alone: its held-out scores of every normal frame
         m = np.concatenate(motion)
-        memory.stats = {"motion": normal_stats(m)}
+        memory.stats.update(motion=normal_stats(m))  # beside the cells' and objects' own, if it has objects
         return {**score_stats(memory.fuse(None, m)), **tags}, memory
     g = np.concatenate(generator_scores)
     m = np.concatenate([s[:len(gs)] for s, gs in zip(motion, generator_scores)])
-    memory.stats = {"generator": normal_stats(g), "motion": normal_stats(m),
-                    "generator_scores": {**score_stats(g), **tags, "motion": False}}
+    memory.stats.update(generator=normal_stats(g), motion=normal_stats(m),
+                        generator_scores={**score_stats(g), **tags, "motion": False})
     return {**score_stats(memory.fuse(g, m)), **tags}, memory
 
 

@@ -23,9 +23,10 @@ import torch
 from svdgan.data.frames import resize
 from svdgan.errors import UserError
 from svdgan.live.alerts import latency_summary
-from svdgan.live.overlay import with_heat
+from svdgan.live.overlay import mark, with_heat
 from svdgan.live.pipeline import LiveModel, LivePipeline, ScoredFrame
 from svdgan.memory.bank import MotionMemory
+from svdgan.memory.explain import Why
 from svdgan.memory.flow import to_grey
 from svdgan.model.checkpoint import default_checkpoint
 from svdgan.scoring.fusion import calibrate_scores
@@ -104,20 +105,20 @@ def _ignore_mask(boxes: list[tuple[float, float, float, float]], size: int) -> t
     return keep
 
 
-def _calibrate_synthetic(source: Any, model: LiveModel) -> tuple[dict[str, float], MotionMemory | None]:
+CALIBRATION_CLIPS = 2  # a synthetic camera's normal clips to calibrate on
+
+
+def calibrate_synthetic(source: Any, model: LiveModel, clips: int = CALIBRATION_CLIPS
+                        ) -> tuple[dict[str, float], MotionMemory | None]:
     """Normal-score statistics (and motion memory, if the model has one) of a synthetic camera's
-    own normal clips: its per-camera calibration."""
+    own normal clips, which its live stream never shows: its per-camera calibration."""
     config = model.config
-    normal, greys = [], []
-    for frames, odd in source.clips():
-        if not odd:
-            normal.append(np.stack([resize(f, config.model.size, config.model.channels) for f in frames]))
-            greys.append(np.stack([to_grey(f, config.memory.height) for f in frames]))
-        if len(normal) == 2:
-            break
+    normal = source.normal_clips(clips)
+    videos = [np.stack([resize(f, config.model.size, config.model.channels) for f in frames]) for frames in normal]
+    greys = [np.stack([to_grey(f, config.memory.height) for f in frames]) for frames in normal]
     config = copy.deepcopy(config)
     config.memory.enabled = model.memory is not None
-    return calibrate_scores(model.generator, normal, greys, config)
+    return calibrate_scores(model.generator, videos, greys, config)
 
 
 class Engine:
@@ -151,10 +152,10 @@ class Engine:
         pipeline = self._pipeline(cam.checkpoint or self.config.checkpoint)
         source = self._given.get(cam.name) or open_source(cam.source)
         calibrated: dict[str, Any] = {}
-        if callable(getattr(source, "clips", None)):  # a synthetic camera: calibrated on its own normal clips
+        if callable(getattr(source, "normal_clips", None)):  # a synthetic camera: calibrated on its own normal clips
             source.fps = cam.fps
             source.name = cam.name
-            calibrated = dict(zip(("stats", "memory"), _calibrate_synthetic(source, pipeline.model)))
+            calibrated = dict(zip(("stats", "memory"), calibrate_synthetic(source, pipeline.model)))
         keep = _ignore_mask(cam.ignore, pipeline.model.config.model.size)
         try:
             stream = pipeline.add_source(cam.name, cam.threshold, cam.min_frames, keep, **calibrated)
@@ -256,7 +257,7 @@ class Engine:
                     self._publish(cam, "update", {"id": cam.event_id, "peak_score": score, "why": why})
         elif cam.event_id is not None:
             self._end_event(cam, now)
-        cam.jpeg = self._live_jpeg(result.image, result.error_map)
+        cam.jpeg = self._live_jpeg(result.image, result.error_map, result.why)
         cam.jpeg_version += 1
 
     def _end_event(self, cam: Camera, now: float) -> None:
@@ -343,10 +344,13 @@ class Engine:
                 self.faults.ok("retention")
 
     @staticmethod
-    def _live_jpeg(image: np.ndarray, errors: np.ndarray) -> bytes:
+    def _live_jpeg(image: np.ndarray, errors: np.ndarray, why: Why | None = None) -> bytes:
+        """The live view's frame: its heat map and, while it is anomalous, the reason and its box."""
         frame = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
         scale = max(float(np.percentile(errors, 99.9)), 1e-6)
         heat = with_heat(frame, errors, scale, 0.45)
+        if why is not None:
+            mark(heat, why, 1.0)
         ok, data = cv2.imencode(".jpg", heat, [cv2.IMWRITE_JPEG_QUALITY, 80])
         return data.tobytes() if ok else b""
 

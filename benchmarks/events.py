@@ -1,0 +1,170 @@
+"""Event-level accuracy, the figure an operator lives with: synthetic cameras whose anomalies are known.
+
+    python -m benchmarks.events [--cameras 8] [--clips 18] [--checkpoint F ...] [--json benchmarks/results/events.json]
+
+Each synthetic camera (`synthetic:SEED`, as `svdgan serve` opens it) is calibrated on its own
+normal clips as serve calibrates it, and its live stream is replayed, frame by frame and with no
+frame dropped, through the live pipeline serve scores with, at serve's default threshold and
+`min_frames`. An event is a run of alarmed frames, as serve opens and closes one. Reported per
+model: event precision (events that overlap an anomaly), event recall (anomalies that got an
+event), events per anomaly found, false alarms per hour of footage at the cameras' frame rate,
+and per anomaly kind its recall and the reasons its events give.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from svdgan.live.pipeline import LiveModel, LivePipeline
+from svdgan.scoring.stream import StreamScorer
+from svdgan.serve.config import CameraConfig
+from svdgan.serve.engine import CALIBRATION_CLIPS, calibrate_synthetic
+from svdgan.sources.synthetic import SynthSource
+from svdgan.sources.video import Frame
+from svdgan.utils.files import write_results
+from svdgan.utils.hardware import describe, hardware
+
+Span = tuple[int, int]  # first and last frame, inclusive
+
+
+def runs(flags: list[bool]) -> list[Span]:
+    """The runs of True in `flags`: serve's events, each opened at an alarmed frame and closed at
+    the next frame that is not."""
+    spans, start = [], None
+    for i, flag in enumerate([*flags, False]):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            spans.append((start, i - 1))
+            start = None
+    return spans
+
+
+def overlaps(a: Span, b: Span) -> bool:
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def match(events: list[Span], anomalies: list[Span]) -> dict[str, int]:
+    """Events that overlap an anomaly (true), those that do not (false alarms), anomalies with an event."""
+    true = sum(any(overlaps(e, a) for a in anomalies) for e in events)
+    found = sum(any(overlaps(e, a) for e in events) for a in anomalies)
+    return {"events": len(events), "true_events": true, "false_alarms": len(events) - true,
+            "anomalies": len(anomalies), "found": found}
+
+
+def replay(model: LiveModel, seed: int, clips: int, threshold: float, min_frames: int,
+           calibration_clips: int = CALIBRATION_CLIPS, size: tuple[int, int] = (160, 120), clip_frames: int = 80
+           ) -> dict[str, Any]:
+    """One synthetic camera: its first `clips` live clips scored -> its events and anomalies."""
+    source = SynthSource(f"cam{seed}", seed, size=size, clip_frames=clip_frames)
+    stats, memory = calibrate_synthetic(source, model, calibration_clips)
+    pipeline = LivePipeline(model, StreamScorer(model.generator, model.config, "fast"))
+    stream = pipeline.add_source(source.name, threshold, min_frames, stats=stats, memory=memory)
+    flags: list[bool] = []
+    shows: list[bool] = []
+    reasons: dict[int, str | None] = {}
+    entered: list[tuple[int, str]] = []  # (first frame of the clip it entered in, kind)
+    for k, (frames, kind, labels) in enumerate(source.labelled_clips()):
+        if k == clips:
+            break
+        if kind is not None:
+            entered.append((len(flags), kind))
+        showing = set(labels)
+        for t, image in enumerate(frames):
+            scored = pipeline.score([(stream, Frame(len(flags), len(flags) / source.fps, image))])[0]
+            if scored.anomalous and scored.why is not None:
+                reasons[len(flags)] = scored.why.reason
+            flags.append(scored.anomalous)
+            shows.append(t in showing)
+    anomalies = [(span, [kind for start, kind in entered if start <= span[0]][-1]) for span in runs(shows)]
+    events = runs(flags)
+    per_kind = {}
+    for span, kind in anomalies:
+        hits = [e for e in events if overlaps(e, span)]
+        said = Counter(reasons.get(f) for e in hits for f in range(e[0], e[1] + 1) if reasons.get(f))
+        per_kind.setdefault(kind, []).append({"found": bool(hits), "reasons": dict(said)})
+    return {"camera": seed, "frames": len(flags), **match(events, [s for s, _ in anomalies]), "kinds": per_kind}
+
+
+def summarise(cameras: list[dict[str, Any]], fps: float) -> dict[str, Any]:
+    total = {key: sum(c[key] for c in cameras) for key in ("frames", "events", "true_events", "false_alarms",
+                                                           "anomalies", "found")}
+    hours = total["frames"] / fps / 3600
+    kinds: dict[str, dict[str, Any]] = {}
+    for camera in cameras:
+        for kind, items in camera["kinds"].items():
+            entry = kinds.setdefault(kind, {"anomalies": 0, "found": 0, "reasons": Counter()})
+            entry["anomalies"] += len(items)
+            entry["found"] += sum(i["found"] for i in items)
+            for item in items:
+                entry["reasons"].update(item["reasons"])
+    return {**total, "precision": total["true_events"] / max(total["events"], 1),
+            "recall": total["found"] / max(total["anomalies"], 1),
+            "events_per_anomaly_found": total["true_events"] / max(total["found"], 1),
+            "footage_hours": round(hours, 3), "false_alarms_per_hour": round(total["false_alarms"] / hours, 1),
+            "kinds": {k: {"recall": v["found"] / max(v["anomalies"], 1), "anomalies": v["anomalies"],
+                          "reasons": dict(v["reasons"].most_common())} for k, v in kinds.items()}}
+
+
+def run(checkpoints: list[str | None], cameras: int = 8, clips: int = 18, fps: float = 5.0, first_seed: int = 0,
+        calibration_clips: int = CALIBRATION_CLIPS) -> dict[str, Any]:
+    defaults = CameraConfig("default", "synthetic:0")
+    results = {"hardware": hardware(), "cameras": cameras, "first_seed": first_seed, "clips_per_camera": clips,
+               "calibration_clips": calibration_clips, "fps": fps, "threshold": defaults.threshold,
+               "min_frames": defaults.min_frames, "models": []}
+    for checkpoint in checkpoints:
+        model = LiveModel.load(checkpoint)
+        started = time.perf_counter()
+        per_camera = []
+        for seed in range(first_seed, first_seed + cameras):
+            per_camera.append(replay(model, seed, clips, defaults.threshold, defaults.min_frames, calibration_clips))
+            print(json.dumps({k: per_camera[-1][k] for k in ("camera", "events", "false_alarms", "found",
+                                                              "anomalies")}), flush=True)
+        results["models"].append({"model": checkpoint or "the shipped model", "generator": model.config.score.generator,
+                                  "seconds": round(time.perf_counter() - started, 1),
+                                  **summarise(per_camera, fps), "per_camera": per_camera})
+    return results
+
+
+def format_events(results: dict[str, Any]) -> str:
+    lines = [describe(results["hardware"]),
+             f"{results['cameras']} synthetic cameras x {results['clips_per_camera']} clips at {results['fps']:g} "
+             f"frames/s (seeds from {results['first_seed']}, each calibrated on {results['calibration_clips']} "
+             "normal clips), "
+             f"threshold {results['threshold']:g}, min_frames {results['min_frames']}"]
+    for m in results["models"]:
+        lines.append(f"{m['model']} (generator {'on' if m['generator'] else 'off'}): precision {m['precision']:.2f}, "
+                     f"recall {m['recall']:.2f} ({m['found']}/{m['anomalies']}), {m['events']} events, "
+                     f"{m['false_alarms']} false alarms = {m['false_alarms_per_hour']:g}/hour, "
+                     f"{m['events_per_anomaly_found']:.2f} events per anomaly found ({m['seconds']:.0f} s)")
+        for kind, k in m["kinds"].items():
+            named = ", ".join(f"{r} {n}" for r, n in k["reasons"].items()) or "-"
+            lines.append(f"  {kind:14s} recall {k['recall']:.2f} of {k['anomalies']}; frames named: {named}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cameras", type=int, default=8)
+    parser.add_argument("--clips", type=int, default=18, help="live clips per camera (every third an anomaly)")
+    parser.add_argument("--first-seed", type=int, default=0, help="cameras synthetic:FIRST_SEED onwards")
+    parser.add_argument("--calibration-clips", type=int, default=CALIBRATION_CLIPS,
+                        help="normal clips each camera is calibrated on")
+    parser.add_argument("--fps", type=float, default=5.0, help="the cameras' frame rate, for false alarms per hour")
+    parser.add_argument("--checkpoint", nargs="*", default=[None], help="models (default: the shipped one)")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    results = run(args.checkpoint or [None], args.cameras, args.clips, args.fps, args.first_seed,
+                  args.calibration_clips)
+    print(format_events(results))
+    if args.json:
+        write_results(args.json, results)
+
+
+if __name__ == "__main__":
+    main()
