@@ -1,6 +1,7 @@
 """Event-level accuracy, the figure an operator lives with: synthetic cameras whose anomalies are known.
 
-    python -m benchmarks.events [--cameras 8] [--clips 18] [--checkpoint F ...] [--json benchmarks/results/events.json]
+    python -m benchmarks.events [--cameras 8] [--clips 18] [--checkpoint F ...] [--recipe configs/objects.yaml ...]
+                                [--json benchmarks/results/events.json]
 
 Each synthetic camera (`synthetic:SEED`, as `svdgan serve` opens it) is calibrated on its own
 normal clips as serve calibrates it, and its live stream is replayed, frame by frame and with no
@@ -15,11 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from svdgan.config import load_config
+from svdgan.errors import UserError
 from svdgan.live.pipeline import LiveModel, LivePipeline
 from svdgan.scoring.stream import StreamScorer
 from svdgan.serve.config import CameraConfig
@@ -111,21 +115,34 @@ def summarise(cameras: list[dict[str, Any]], fps: float) -> dict[str, Any]:
                           "reasons": dict(v["reasons"].most_common())} for k, v in kinds.items()}}
 
 
+def recipe_model(recipe: Path) -> LiveModel:
+    """A recipe that scores with its memory alone, as a model for synthetic cameras: each camera
+    fits the recipe's memory on its own normal clips, so nothing of a trained model is needed."""
+    config = load_config(recipe)
+    if config.score.generator:
+        raise UserError(f"{recipe} scores with a generator: give a model trained with it (--checkpoint)")
+    model = LiveModel.load(None)
+    model.path, model.config = recipe, config
+    return model
+
+
 def run(checkpoints: list[str | None], cameras: int = 8, clips: int = 18, fps: float = 5.0, first_seed: int = 0,
-        calibration_clips: int = CALIBRATION_CLIPS) -> dict[str, Any]:
+        calibration_clips: int = CALIBRATION_CLIPS, recipes: list[Path] | None = None) -> dict[str, Any]:
     defaults = CameraConfig("default", "synthetic:0")
     results = {"hardware": hardware(), "cameras": cameras, "first_seed": first_seed, "clips_per_camera": clips,
                "calibration_clips": calibration_clips, "fps": fps, "threshold": defaults.threshold,
                "min_frames": defaults.min_frames, "models": []}
-    for checkpoint in checkpoints:
-        model = LiveModel.load(checkpoint)
+    models = [(c or "the shipped model", lambda c=c: LiveModel.load(c)) for c in checkpoints]
+    models += [(str(r), lambda r=r: recipe_model(r)) for r in recipes or []]
+    for name, load in models:
+        model = load()
         started = time.perf_counter()
         per_camera = []
         for seed in range(first_seed, first_seed + cameras):
             per_camera.append(replay(model, seed, clips, defaults.threshold, defaults.min_frames, calibration_clips))
             print(json.dumps({k: per_camera[-1][k] for k in ("camera", "events", "false_alarms", "found",
                                                               "anomalies")}), flush=True)
-        results["models"].append({"model": checkpoint or "the shipped model", "generator": model.config.score.generator,
+        results["models"].append({"model": name, "generator": model.config.score.generator,
                                   "seconds": round(time.perf_counter() - started, 1),
                                   **summarise(per_camera, fps), "per_camera": per_camera})
     return results
@@ -156,11 +173,18 @@ def main() -> None:
     parser.add_argument("--calibration-clips", type=int, default=CALIBRATION_CLIPS,
                         help="normal clips each camera is calibrated on")
     parser.add_argument("--fps", type=float, default=5.0, help="the cameras' frame rate, for false alarms per hour")
-    parser.add_argument("--checkpoint", nargs="*", default=[None], help="models (default: the shipped one)")
+    parser.add_argument("--checkpoint", nargs="*", help="models (default: the shipped one, unless --recipe is given)")
+    parser.add_argument("--recipe", nargs="*", type=Path, default=[],
+                        help="recipes that score with their memory alone (e.g. configs/objects.yaml)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
-    results = run(args.checkpoint or [None], args.cameras, args.clips, args.fps, args.first_seed,
-                  args.calibration_clips)
+    checkpoints = args.checkpoint if args.checkpoint is not None else ([] if args.recipe else [None])
+    try:
+        results = run(checkpoints, args.cameras, args.clips, args.fps, args.first_seed, args.calibration_clips,
+                      args.recipe)
+    except UserError as exc:
+        print(f"svdgan: error: {exc}", file=sys.stderr)
+        sys.exit(2)
     print(format_events(results))
     if args.json:
         write_results(args.json, results)

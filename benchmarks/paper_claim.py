@@ -88,6 +88,8 @@ def paper_claim(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 def _cell(f: dict[str, Any]) -> str:
     each = ", ".join(f"{v:.4f}" for v in f["values"])
+    if len(f["values"]) < 2:  # no spread from one seed
+        return f"{f['mean']:.4f} (one seed)"
     return f"{f['mean']:.4f} ± {f['std']:.4f} ({each})"
 
 

@@ -69,9 +69,10 @@ SHIPPED_RECIPE = Path("configs/ped2.yaml")
 ROWS = [
     Row("shipped", "memory of normal motion alone, this recipe (shipped as src/svdgan/weights/ped2.pt)",
         shipped=True),
-    *[Row(f"objects_{group}", f"memory of normal motion + objects' {group} at their place (memory.objects=[{group}]"
-          + (", the option configs/objects.yaml)" if group == "size" else ")"), [f"memory.objects=[{group}]"],
-          shipped=True) for group in ("size", "motion", "look", "place")],
+    *[Row(f"objects_{group}", f"memory of normal motion + objects' {group}"
+          f"{'' if group == 'place' else ' at their place'}"
+          f" (memory.objects=[{group}]{', the option configs/objects.yaml' if group == 'size' else ''})",
+          [f"memory.objects=[{group}]"], shipped=True) for group in ("size", "motion", "look", "place")],
     Row("full", "SVD-GAN + memory of normal motion (configs/svdgan_memory.yaml, the recipe before)"),
     Row("no_memory", "without the memory of normal motion (the generator alone)", score=GENERATOR_ALONE),
     Row("memory_copy", "memory of normal motion, frame t-1 in place of the generator", baseline=True,

@@ -143,7 +143,7 @@ def soak(minutes: float = 30.0, cameras: int = 4, fps: float = 5.0, clients: int
                              storage=str(storage), mode="fast", min_free_mb=0, checkpoint=checkpoint)
         door = UnpluggedCapture(SynthSource(names[0], 0, fps), period, down)
         source = CaptureSource(names[0], door.open, live=True)
-        source.fps, source.clips = fps, door.synth.clips  # calibrated on its normal clips, as the others
+        source.fps, source.normal_clips = fps, door.synth.normal_clips  # calibrated as the others are
         opened: list[int] = []
         engine = Engine(config, EventStore(storage), lambda cam, kind, p: opened.append(p["id"]) if kind == "new"
                         else None, sources={names[0]: source})

@@ -277,3 +277,16 @@ def test_a_synthetic_camera_replayed_through_the_live_pipeline_finds_its_cyclist
     assert result["frames"] == 72 and result["anomalies"] == 1 and list(result["kinds"]) == ["cyclist"]
     assert result["found"] == 1 and result["false_alarms"] == 0
     assert sum(result["kinds"]["cyclist"][0]["reasons"].values()) > 0  # its alarmed frames say why
+
+
+def test_a_memory_recipe_is_a_model_for_synthetic_cameras_and_a_generator_recipe_is_refused():
+    from pathlib import Path
+
+    from benchmarks.events import recipe_model
+    from svdgan.errors import UserError
+
+    root = Path(__file__).resolve().parents[1] / "configs"
+    model = recipe_model(root / "objects.yaml")
+    assert model.config.memory.objects == ("size",) and not model.config.score.generator
+    with pytest.raises(UserError, match="scores with a generator"):
+        recipe_model(root / "svdgan_memory.yaml")

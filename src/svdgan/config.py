@@ -79,9 +79,7 @@ class MemoryConfig:
     every: int = 2  # every n-th normal frame goes into the memory
     max_frames: int = 4000  # at most this many normal frames, evenly spread over the footage
     weight: float = 1.0  # the motion score's weight in the sum (both in standard deviations of normal scores)
-    # attribute groups of the memory of normal objects (place, size, motion, look) whose score is added
-    # to the cells' (none: the cells alone)
-    objects: tuple[str, ...] = ()
+    objects: tuple[str, ...] = ()  # object groups added to the cells' score (place, size, motion, look; none: cells)
 
 
 @dataclass

@@ -108,3 +108,16 @@ def test_a_model_with_objects_trains_evaluates_and_detects_with_the_same_scores(
                 "--events", events], capsys)[0] == 0
     live = [json.loads(line)["score"] for line in events.read_text().splitlines()]
     np.testing.assert_allclose(live, offline, rtol=1e-4, atol=1e-4)
+
+
+def test_an_object_in_an_ignored_region_is_not_scored(fitted):
+    import torch
+
+    memory, _ = fitted
+    keep = torch.ones(6, 8)
+    keep[1:4] = 0  # rows 8 to 32 px of the 48: where the large square passes
+    stream = memory.stream(1)
+    stream.set_ignore(keep)
+    for g in squares(14, side=16, row=10, seed=7):
+        stream.push(rgb(g))
+        assert stream.why is None or stream.why.reason != "large for this place"

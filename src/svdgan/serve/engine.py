@@ -105,7 +105,9 @@ def _ignore_mask(boxes: list[tuple[float, float, float, float]], size: int) -> t
     return keep
 
 
-CALIBRATION_CLIPS = 2  # a synthetic camera's normal clips to calibrate on
+# a synthetic camera's normal clips to calibrate on (80 frames each): 8 chosen on synthetic cameras
+# 100 to 103, where 2, 4, 8 and 16 were tried (benchmarks/results/events_calibration.json)
+CALIBRATION_CLIPS = 8
 
 
 def calibrate_synthetic(source: Any, model: LiveModel, clips: int = CALIBRATION_CLIPS
