@@ -10,9 +10,9 @@ import torch
 from svdgan.cli import main
 from svdgan.config import MemoryConfig, load_config
 from svdgan.errors import UserError
-from svdgan.memory.bank import MotionMemory
+from svdgan.memory.bank import MotionMemory, video_motion
 from svdgan.memory.fitting import fit_memory
-from svdgan.memory.flow import N_FEATURES, FlowCells, to_grey, video_cells
+from svdgan.memory.flow import N_FEATURES, FlowCells, to_grey
 
 from ..conftest import TINY
 
@@ -87,7 +87,7 @@ def test_a_stream_gives_the_video_scores_and_another_aspect_is_refused():
     stream.set_ignore(keep)
     assert max(stream.push(np.repeat(f[:, :, None], 3, 2)) for f in video) < 0.1
     with pytest.raises(UserError, match="calibrate"):
-        memory.distances(video_cells([to_grey(np.zeros((48, 128), np.uint8), 48)] * 2, 8))
+        memory.distances(video_motion([to_grey(np.zeros((48, 128), np.uint8), 48)] * 2, 8)[0])
 
 
 @pytest.mark.parametrize("override, message", [

@@ -104,6 +104,7 @@ def detector_stages(checkpoint: str | Path | None, n_frames: int, generator_fps:
     stages["used"] = used + (["generator"] if config.score.generator else [])
     stages["model"] = str(path)
     stages["ms_per_frame_used"] = sum(stages["ms_per_frame"][s] for s in stages["used"])
+    stages["ms_per_frame_with_objects"] = sum(stages["ms_per_frame"][s] for s in STAGES)  # configs/objects.yaml
     return stages
 
 

@@ -52,6 +52,11 @@ def denormals_kept() -> Iterator[None]:
             torch.set_flush_denormal(True)
 
 
+def standardise(value: Any, stats: dict[str, float]) -> Any:
+    """A score (or array of them) in standard deviations of normal scores with these statistics."""
+    return (value - stats["mean"]) / max(stats["std"], 1e-12)
+
+
 class MotionMemory:
     """Normal cells (and, with `memory.objects`, normal objects) and the statistics that fuse the
     memory's score with the generator's.
@@ -134,18 +139,15 @@ class MotionMemory:
 
     def combine(self, cells: np.ndarray, objects: np.ndarray) -> np.ndarray:
         """Smoothed cell and object scores -> the memory's score: their sum, each standardised."""
-        c, o = self.stats["cells"], self.stats["objects"]
-        return (cells - c["mean"]) / max(c["std"], 1e-12) + (objects - o["mean"]) / max(o["std"], 1e-12)
+        return standardise(cells, self.stats["cells"]) + standardise(objects, self.stats["objects"])
 
     def fuse(self, generator: np.ndarray | None, motion: np.ndarray) -> np.ndarray:
         """Generator + weight x motion, each in standard deviations of its normal scores (no
         generator, `score.generator: false`: the motion's alone)."""
-        m = self.stats["motion"]
-        motion_z = (motion - m["mean"]) / max(m["std"], 1e-12)
+        motion_z = standardise(motion, self.stats["motion"])
         if generator is None:
             return motion_z
-        g = self.stats["generator"]
-        return (generator - g["mean"]) / max(g["std"], 1e-12) + self.config.weight * motion_z
+        return standardise(generator, self.stats["generator"]) + self.config.weight * motion_z
 
     def stream(self, smooth: int) -> MotionStream:
         return MotionStream(self, smooth)
@@ -217,10 +219,9 @@ class MotionStream:
         score, index = part.frame_score(objects)
         self.recent_objects.append(score)
         object_score = sum(self.recent_objects) / len(self.recent_objects)
-        c, o = (self.memory.stats[k] for k in ("cells", "objects"))
         # the part further from normal explains the frame
-        by_objects = index is not None and (score - o["mean"]) / max(o["std"], 1e-12) > (
-            self.recent[-1] - c["mean"]) / max(c["std"], 1e-12)
+        by_objects = index is not None and standardise(score, self.memory.stats["objects"]) > standardise(
+            self.recent[-1], self.memory.stats["cells"])
         self._worst_object = (objects[index], image.shape) if by_objects else None
         return float(self.memory.combine(np.array([cell_score]), np.array([object_score]))[0])
 

@@ -12,7 +12,6 @@ import numpy as np
 import torch
 
 from svdgan.data.frames import VideoRef
-from svdgan.errors import UserError
 
 MOVING = 1.0  # px per frame at memory.height: a pixel that moves more counts as moving
 
@@ -70,14 +69,6 @@ def video_flows(greys: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, np.nd
     for grey in greys:
         yield grey, flow.flow(previous, grey)
         previous = grey
-
-
-def video_cells(greys: Iterable[np.ndarray], cell: int) -> torch.Tensor:
-    """Consecutive grey frames -> (N, N_FEATURES, gh, gw)."""
-    out = [cell_features(flow, cell) for _, flow in video_flows(greys)]
-    if not out:
-        raise UserError("no frames to compute motion from")
-    return torch.stack(out)
 
 
 def grey_video(video: VideoRef, height: int) -> np.ndarray:

@@ -18,7 +18,7 @@ import torch
 from scipy.spatial import cKDTree
 
 from svdgan.errors import UserError
-from svdgan.memory.bank import denormals_kept
+from svdgan.memory.bank import denormals_kept, standardise
 from svdgan.memory.folds import folds
 from svdgan.objects.attributes import GROUPS, WIDTHS, SeenObject
 from svdgan.objects.background import Background
@@ -78,8 +78,7 @@ class ObjectMemory:
         return {g: a[index] for g, a in self.attributes.items()}
 
     def standardised(self, objects: Sequence[SeenObject], group: str) -> np.ndarray:
-        s = self.stats[group]
-        return (self.distances(objects, group) - s["mean"]) / max(s["std"], 1e-12)
+        return standardise(self.distances(objects, group), self.stats[group])
 
     def object_scores(self, objects: Sequence[SeenObject], groups: Sequence[str]) -> np.ndarray:
         """(n,) the sum of each object's standardised distances over `groups`."""
@@ -87,7 +86,7 @@ class ObjectMemory:
 
     def empty_score(self, groups: Sequence[str]) -> float:
         """A frame with no object scores as an object at distance 0 in every group: as normal as can be."""
-        return float(sum(-self.stats[g]["mean"] / max(self.stats[g]["std"], 1e-12) for g in groups))
+        return float(sum(standardise(0.0, self.stats[g]) for g in groups))
 
     def frame_score(self, objects: Sequence[SeenObject], groups: Sequence[str]) -> tuple[float, int | None]:
         """The frame's score, its worst object's, and that object's index (None: no object)."""
@@ -154,7 +153,7 @@ def frame_scores(memory: ObjectMemory, frames: list[Distances], groups: Sequence
     out = np.full(len(frames), empty)
     for t, d in enumerate(frames):
         if d and len(d[groups[0]]):
-            z = sum((d[g] - memory.stats[g]["mean"]) / max(memory.stats[g]["std"], 1e-12) for g in groups)
+            z = sum(standardise(d[g], memory.stats[g]) for g in groups)
             out[t] = max(np.nanmax(z) if np.isfinite(z).any() else empty, empty)
     return out
 
