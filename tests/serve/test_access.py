@@ -127,10 +127,15 @@ def test_a_cross_origin_post_is_refused_and_a_same_origin_one_works(secured):
         driver.get(url + "/login")  # logged in: the hostile page's request would carry the cookie
         driver.find_element("name", "token").send_keys(TOKEN)
         driver.find_element("css selector", "button[type=submit]").click()
+        # The click returns before the form is sent: a navigation started now could be replaced by it.
+        deadline = time.monotonic() + 20
+        while driver.current_url.endswith("/login") or SESSION_COOKIE not in {c["name"] for c in driver.get_cookies()}:
+            assert time.monotonic() < deadline, driver.current_url
+            time.sleep(0.1)
         driver.get(attacker_url)
         deadline = time.monotonic() + 20
         while driver.title != "sent":
-            assert time.monotonic() < deadline
+            assert time.monotonic() < deadline, driver.current_url
             time.sleep(0.1)
         time.sleep(0.5)
         assert not engine.store.get(1).reviewed  # refused: another port is another origin
