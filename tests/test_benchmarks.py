@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -290,3 +291,31 @@ def test_a_memory_recipe_is_a_model_for_synthetic_cameras_and_a_generator_recipe
     assert model.config.memory.objects == ("size",) and not model.config.score.generator
     with pytest.raises(UserError, match="scores with a generator"):
         recipe_model(root / "svdgan_memory.yaml")
+
+
+def test_object_generator_study_on_tiny_data_resumes_and_keeps_every_seed(synthetic_dataset, tmp_path, capsys):
+    from research.object_generator import frame_series
+    from research.object_generator import main as study
+
+    series = frame_series(np.array([1.0, 3.0, 2.0]), np.array([0, 0, 2]), 4, smooth=1)
+    assert series.tolist() == [3.0, 0.0, 2.0, 0.0]  # each frame's worst object; 0 with none
+
+    out, work = tmp_path / "og.json", tmp_path / "work"
+    common = ["--data", str(synthetic_dataset), "--work", str(work), "--variants", "predict_bottleneck",
+              "--steps", "2", "--batch", "2", "--json", str(out)]
+    assert study([*common, "--seeds", "0", "1"]) == 0
+    stamps = {p.name: p.stat().st_mtime_ns for p in work.glob("*.pt")}
+    assert study([*common, "--svd", "on", "--seeds", "1"]) == 0  # resumed: rescored, not retrained
+    assert {p.name: p.stat().st_mtime_ns for p in work.glob("*.pt")} == stamps
+    results = json.loads(out.read_text())
+    assert sorted((r["svd"], r["seed"]) for r in results["rows"]) == [(False, 0), (False, 1), (True, 0), (True, 1)]
+    assert all(0 <= v <= 1 for r in results["rows"] for v in r["micro_auc"].values())
+    comparison = results["summary"]["predict_bottleneck"]["svd_loss"]["cells+error"]
+    assert len(comparison["ci95"]) == 2 and "interval" in comparison["verdict"]
+    assert sorted(p.name for p in work.glob("*.pt")) == [
+        f"predict_bottleneck_svd{a}_s{s}.pt" for a in ("off", "on") for s in (0, 1)]
+    capsys.readouterr()
+    assert study(["--data", "x", "--work", str(work), "--json", str(out), "--table-only"]) == 0
+    assert "| predict_bottleneck | with | 1 | 2 x 2 |" in capsys.readouterr().out
+    assert study(["--data", str(tmp_path / "missing"), "--work", str(tmp_path / "w2")]) == 2
+    assert "error" in capsys.readouterr().err

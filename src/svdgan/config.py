@@ -29,6 +29,7 @@ class ModelConfig:
     target: str = "reconstruct"  # "reconstruct" frame t from [t-T+1, t] (paper); "predict" it from [t-T, t-1]
     residual: bool = False  # predict: generate frame t as frame t-1 plus the decoder's output (the change)
     zero_init: bool = False  # residual: the decoder's last layer starts at zero, so training starts from "copy t-1"
+    skips: bool = True  # the decoder adds each frame's encoder features (False: all passes through the latent)
 
 
 @dataclass

@@ -45,6 +45,21 @@ def test_model_options_change_the_model(tiny_config):
     assert g(torch.zeros(1, cfg.clip_len, 1, 64, 64)).recon.shape == (1, cfg.clip_len, 1, 64, 64)
 
 
+def test_without_skips_each_generated_frame_comes_from_the_latent_alone(tiny_config):
+    cfg = dataclasses.replace(tiny_config.model, skips=False)
+    g = Generator(cfg).eval()
+    x = torch.rand(1, cfg.clip_len, cfg.channels, cfg.size, cfg.size) * 2 - 1
+    latent, skips = g.encoder(x)
+    scrambled = type(skips)(*(torch.randn_like(s) for s in skips))
+    with torch.no_grad():
+        recon = g.decoder(latent.flatten(0, 1), skips)
+        assert torch.equal(recon, g.decoder(latent.flatten(0, 1), scrambled))  # frame t's details cannot pass
+        with_skips = Generator(dataclasses.replace(cfg, skips=True)).eval()
+        with_skips.load_state_dict(g.state_dict())
+        assert not torch.equal(with_skips.decoder(latent.flatten(0, 1), skips),
+                               with_skips.decoder(latent.flatten(0, 1), scrambled))
+
+
 def test_zero_init_residual_generator_starts_as_copy_of_the_last_frame(tiny_config):
     cfg = dataclasses.replace(tiny_config.model, target="predict", residual=True, zero_init=True)
     g = Generator(cfg)

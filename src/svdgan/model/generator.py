@@ -108,6 +108,9 @@ class Decoder(nn.Module):
         self.up3 = nn.Sequential(upconv2d(cfg.conv1_channels, cfg.decoder_channels, 5),
                                  _norm_act(cfg.decoder_channels, InplaceTanh()))
         self.out = nn.Sequential(conv2d(cfg.decoder_channels, cfg.channels, 5, 1, cfg.separable), nn.Tanh())
+        # Without the skips, frame t's own details cannot reach its output: a bottleneck, so that
+        # copying the last input frame is not the easy answer.
+        self.skips = cfg.skips
         if cfg.zero_init:
             # A residual model then starts as "copy frame t-1" rather than adding random noise to it:
             # it no longer spends its first steps unlearning the noise, and an L2 loss can grow
@@ -118,8 +121,12 @@ class Decoder(nn.Module):
 
     def forward(self, latent: torch.Tensor, skips: FrameFeatures) -> torch.Tensor:
         """(N, Cz, s, s) latent frames and their skips -> (N, C, S, S) frames."""
-        x = self.up1(latent) + skips.skip2
-        x = self.up2(x) + skips.skip1
+        x = self.up1(latent)
+        if self.skips:
+            x = x + skips.skip2
+        x = self.up2(x)
+        if self.skips:
+            x = x + skips.skip1
         return self.out(self.up3(x))
 
 
