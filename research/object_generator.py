@@ -26,13 +26,12 @@ import torch
 from tqdm import tqdm
 
 from benchmarks.paper_claim import compare
-from research.object_probe import extract, held_out_cell_scores, motion
+from research.object_probe import cell_scores, extract, motion
 from svdgan.config import Config, MemoryConfig, apply_overrides
 from svdgan.errors import UserError
 from svdgan.evaluation.metrics import auc
-from svdgan.memory.bank import MotionMemory
-from svdgan.memory.fitting import fit_bank
-from svdgan.model.checkpoint import save_checkpoint
+from svdgan.memory.bank import standardise
+from svdgan.model.checkpoint import load_checkpoint, save_checkpoint
 from svdgan.model.generator import FrameFeatures
 from svdgan.objects.crops import CropClips
 from svdgan.scoring.normalise import causal_smooth
@@ -87,7 +86,7 @@ def train(pool: np.ndarray, config: Config, steps: int, path: Path) -> tuple[Mod
     models = Models(config)
     done, seconds = 0, 0.0
     if path.exists():
-        payload = torch.load(path, weights_only=True)
+        payload = load_checkpoint(path)
         models.load(payload["models"])
         done, seconds = int(payload["step"]), float(payload["seconds"])
     rng = np.random.default_rng([config.train.seed, done])
@@ -136,15 +135,6 @@ def frame_series(values: np.ndarray, ends: np.ndarray, n_frames: int, smooth: in
     return causal_smooth(out, smooth)
 
 
-def cell_scores(features: dict[str, Any], config: MemoryConfig, smooth: int) -> list[np.ndarray]:
-    """Test videos' cell-memory scores in standard deviations of normal (held-out) scores."""
-    train, test = features["train"]["cells"], features["test"]["cells"]
-    memory = MotionMemory(fit_bank([torch.from_numpy(c) for c in train], config), config, (config.height, 1))
-    normal = held_out_cell_scores(train, config, smooth)
-    return [(causal_smooth(memory.distances(torch.from_numpy(c)), smooth) - normal.mean()) / normal.std()
-            for c in test]
-
-
 def study_run(clips: dict[str, list], lengths: dict[str, list[int]], cells: list[np.ndarray],
               labels: np.ndarray, config: Config, name: str, steps: int, work: Path, smooth: int) -> dict[str, Any]:
     n = len(clips["train"])
@@ -174,8 +164,9 @@ def study_run(clips: dict[str, list], lengths: dict[str, list[int]], cells: list
 
     normal, test = series("train", held_ids), series("test", list(range(len(clips["test"]))))
     np.savez(work / f"{name}_objects.npz", **per_object)
-    z = {k: [(s - np.concatenate(normal[k]).mean()) / max(np.concatenate(normal[k]).std(), 1e-12)
-             for s in test[k]] for k in test}
+    stats = {k: {"mean": float(np.concatenate(v).mean()), "std": float(np.concatenate(v).std())}
+             for k, v in normal.items()}
+    z = {k: [standardise(s, stats[k]) for s in test[k]] for k in test}
     combos = {"error": [z["error"]], "latent": [z["latent"]], "cells+error": [cells, z["error"]],
               "cells+latent": [cells, z["latent"]], "cells+error+latent": [cells, z["error"], z["latent"]]}
     aucs = {k: auc(np.concatenate([sum(parts) for parts in zip(*v)]), labels) for k, v in combos.items()}

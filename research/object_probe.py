@@ -26,7 +26,7 @@ from svdgan.data.datasets import discover
 from svdgan.data.groundtruth import frame_labels
 from svdgan.errors import UserError
 from svdgan.evaluation.metrics import auc
-from svdgan.memory.bank import MotionMemory
+from svdgan.memory.bank import MotionMemory, standardise
 from svdgan.memory.fitting import fit_bank
 from svdgan.memory.flow import FlowCells, cell_features, grey_video
 from svdgan.memory.objects import fit_object_memory, frame_scores
@@ -88,13 +88,7 @@ def extract(videos: dict[str, Any], config: MemoryConfig) -> dict[str, Any]:
 def evaluate(features: dict[str, Any], config: MemoryConfig, smooth: int) -> dict[str, Any]:
     labels = np.concatenate(features["labels"])
     train, test = features["train"], features["test"]
-    # the cell memory and its normal statistics (each training video against the others)
-    cells_memory = MotionMemory(fit_bank([torch.from_numpy(c) for c in train["cells"]], config), config,
-                                (config.height, 1))
-    normal_cells = held_out_cell_scores(train["cells"], config, smooth)
-    c_mean, c_std = normal_cells.mean(), normal_cells.std()
-    cells = [(causal_smooth(cells_memory.distances(torch.from_numpy(c)), smooth) - c_mean) / c_std
-             for c in test["cells"]]
+    cells = cell_scores(features, config, smooth)
     # the object memory, its statistics, and the normal frames' scores per set of groups
     memory, held_out = fit_object_memory(train["objects"])
     test_d = [[{g: memory.distances(frame, g) for g in GROUPS} for frame in video] for video in test["objects"]]
@@ -111,6 +105,16 @@ def evaluate(features: dict[str, Any], config: MemoryConfig, smooth: int) -> dic
                          "micro_auc": auc(np.concatenate([np.maximum(c, o) for c, o in zip(cells, objects)]), labels)})
     n_objects = sum(len(f) for v in train["objects"] for f in v)
     return {"rows": rows, "normal_objects": n_objects, "n_frames": int(len(labels)), "smooth": smooth}
+
+
+def cell_scores(features: dict[str, Any], config: MemoryConfig, smooth: int) -> list[np.ndarray]:
+    """Test videos' smoothed cell-memory distances in standard deviations of normal scores (each
+    training video against a memory of the others)."""
+    train, test = features["train"]["cells"], features["test"]["cells"]
+    memory = MotionMemory(fit_bank([torch.from_numpy(c) for c in train], config), config, (config.height, 1))
+    normal = held_out_cell_scores(train, config, smooth)
+    stats = {"mean": float(normal.mean()), "std": float(normal.std())}
+    return [standardise(causal_smooth(memory.distances(torch.from_numpy(c)), smooth), stats) for c in test]
 
 
 def held_out_cell_scores(cells: list[np.ndarray], config: MemoryConfig, smooth: int) -> np.ndarray:

@@ -38,8 +38,8 @@ class CropClips:
             x, y, w, h = o.box
             self.centres.setdefault(o.track, {})[now] = (x + w / 2, y + h / 2)
         first = now - self.length + 1
-        self.centres = {t: {n: c for n, c in seen.items() if n >= first} for t, seen in self.centres.items()}
-        self.centres = {t: seen for t, seen in self.centres.items() if seen}
+        self.centres = {t: kept for t, seen in self.centres.items()
+                        if (kept := {n: c for n, c in seen.items() if n >= first})}
         if len(self.frames) < self.length:
             return None
         clips = np.zeros((len(objects), self.length, self.size, self.size), np.uint8)
