@@ -1,12 +1,12 @@
 """Event-level accuracy, the figure an operator lives with: synthetic cameras whose anomalies are known.
 
     python -m benchmarks.events [--cameras 8] [--clips 18] [--checkpoint F ...] [--recipe configs/objects.yaml ...]
-                                [--json benchmarks/results/events.json]
+                                [--end-frames N ...] [--json benchmarks/results/events.json]
 
 Each synthetic camera (`synthetic:SEED`, as `svdgan serve` opens it) is calibrated on its own
 normal clips as serve calibrates it, and its live stream is replayed, frame by frame and with no
-frame dropped, through the live pipeline serve scores with, at serve's default threshold and
-`min_frames`. An event is a run of alarmed frames, as serve opens and closes one. Reported per
+frame dropped, through the live pipeline serve scores with, at serve's default threshold,
+`min_frames` and `end_frames`. An event is a run of alerted frames, as serve opens and closes one. Reported per
 model: event precision (events that overlap an anomaly), event recall (anomalies that got an
 event), events per anomaly found, false alarms per hour of footage at the cameras' frame rate,
 and per anomaly kind its recall and the reasons its events give.
@@ -24,6 +24,7 @@ from typing import Any
 
 from svdgan.config import load_config
 from svdgan.errors import UserError
+from svdgan.live.alerts import END_FRAMES
 from svdgan.live.pipeline import LiveModel, LivePipeline
 from svdgan.scoring.stream import StreamScorer
 from svdgan.serve.config import CameraConfig
@@ -37,7 +38,7 @@ Span = tuple[int, int]  # first and last frame, inclusive
 
 
 def runs(flags: list[bool]) -> list[Span]:
-    """The runs of True in `flags`: serve's events, each opened at an alarmed frame and closed at
+    """The runs of True in `flags`: serve's events, each opened at an alerted frame and closed at
     the next frame that is not."""
     spans, start = [], None
     for i, flag in enumerate([*flags, False]):
@@ -62,13 +63,15 @@ def match(events: list[Span], anomalies: list[Span]) -> dict[str, int]:
 
 
 def replay(model: LiveModel, seed: int, clips: int, threshold: float, min_frames: int,
-           calibration_clips: int = CALIBRATION_CLIPS, size: tuple[int, int] = (160, 120), clip_frames: int = 80
+           calibration_clips: int = CALIBRATION_CLIPS, end_frames: int = END_FRAMES,
+           size: tuple[int, int] = (160, 120), clip_frames: int = 80
            ) -> dict[str, Any]:
     """One synthetic camera: its first `clips` live clips scored -> its events and anomalies."""
     source = SynthSource(f"cam{seed}", seed, size=size, clip_frames=clip_frames)
     stats, memory = calibrate_synthetic(source, model, calibration_clips)
     pipeline = LivePipeline(model, StreamScorer(model.generator, model.config, "fast"))
-    stream = pipeline.add_source(source.name, threshold, min_frames, stats=stats, memory=memory)
+    stream = pipeline.add_source(source.name, threshold, min_frames, stats=stats, memory=memory,
+                                 end_frames=end_frames)
     flags: list[bool] = []
     shows: list[bool] = []
     reasons: dict[int, str | None] = {}
@@ -127,24 +130,29 @@ def recipe_model(recipe: Path) -> LiveModel:
 
 
 def run(checkpoints: list[str | None], cameras: int = 8, clips: int = 18, fps: float = 5.0, first_seed: int = 0,
-        calibration_clips: int = CALIBRATION_CLIPS, recipes: list[Path] | None = None) -> dict[str, Any]:
+        calibration_clips: int = CALIBRATION_CLIPS, recipes: list[Path] | None = None,
+        end_frames: list[int] | None = None) -> dict[str, Any]:
+    """Every model at every `end_frames` (default: serve's)."""
     defaults = CameraConfig("default", "synthetic:0")
+    ends = end_frames or [defaults.end_frames]
     results = {"hardware": hardware(), "cameras": cameras, "first_seed": first_seed, "clips_per_camera": clips,
                "calibration_clips": calibration_clips, "fps": fps, "threshold": defaults.threshold,
-               "min_frames": defaults.min_frames, "models": []}
+               "min_frames": defaults.min_frames, "default_end_frames": defaults.end_frames, "models": []}
     models = [(c or "the shipped model", lambda c=c: LiveModel.load(c)) for c in checkpoints]
     models += [(str(r), lambda r=r: recipe_model(r)) for r in recipes or []]
     for name, load in models:
         model = load()
-        started = time.perf_counter()
-        per_camera = []
-        for seed in range(first_seed, first_seed + cameras):
-            per_camera.append(replay(model, seed, clips, defaults.threshold, defaults.min_frames, calibration_clips))
-            print(json.dumps({k: per_camera[-1][k] for k in ("camera", "events", "false_alarms", "found",
-                                                              "anomalies")}), flush=True)
-        results["models"].append({"model": name, "generator": model.config.score.generator,
-                                  "seconds": round(time.perf_counter() - started, 1),
-                                  **summarise(per_camera, fps), "per_camera": per_camera})
+        for end in ends:
+            started = time.perf_counter()
+            per_camera = []
+            for seed in range(first_seed, first_seed + cameras):
+                per_camera.append(replay(model, seed, clips, defaults.threshold, defaults.min_frames,
+                                         calibration_clips, end))
+                print(json.dumps({"end_frames": end, **{k: per_camera[-1][k] for k in (
+                    "camera", "events", "false_alarms", "found", "anomalies")}}), flush=True)
+            results["models"].append({"model": name, "generator": model.config.score.generator, "end_frames": end,
+                                      "seconds": round(time.perf_counter() - started, 1),
+                                      **summarise(per_camera, fps), "per_camera": per_camera})
     return results
 
 
@@ -155,7 +163,8 @@ def format_events(results: dict[str, Any]) -> str:
              "normal clips), "
              f"threshold {results['threshold']:g}, min_frames {results['min_frames']}"]
     for m in results["models"]:
-        lines.append(f"{m['model']} (generator {'on' if m['generator'] else 'off'}): precision {m['precision']:.2f}, "
+        lines.append(f"{m['model']} (generator {'on' if m['generator'] else 'off'}, end_frames "
+                     f"{m.get('end_frames', 1)}): precision {m['precision']:.2f}, "
                      f"recall {m['recall']:.2f} ({m['found']}/{m['anomalies']}), {m['events']} events, "
                      f"{m['false_alarms']} false alarms = {m['false_alarms_per_hour']:g}/hour, "
                      f"{m['events_per_anomaly_found']:.2f} events per anomaly found ({m['seconds']:.0f} s)")
@@ -176,12 +185,14 @@ def main() -> None:
     parser.add_argument("--checkpoint", nargs="*", help="models (default: the shipped one, unless --recipe is given)")
     parser.add_argument("--recipe", nargs="*", type=Path, default=[],
                         help="recipes that score with their memory alone (e.g. configs/objects.yaml)")
+    parser.add_argument("--end-frames", type=int, nargs="+",
+                        help="frames in a row not above the threshold that end an event (default: serve's)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     checkpoints = args.checkpoint if args.checkpoint is not None else ([] if args.recipe else [None])
     try:
         results = run(checkpoints, args.cameras, args.clips, args.fps, args.first_seed, args.calibration_clips,
-                      args.recipe)
+                      args.recipe, args.end_frames)
     except UserError as exc:
         print(f"svdgan: error: {exc}", file=sys.stderr)
         sys.exit(2)

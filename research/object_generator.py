@@ -67,11 +67,12 @@ def object_clips(videos: dict[str, Any], objects: dict[str, Any]) -> dict[str, l
     return out
 
 
-def model_config(variant: str, svd: bool, seed: int, batch: int) -> Config:
+def model_config(variant: str, svd: bool, seed: int, batch: int, extra: list[str] | None = None) -> Config:
+    """The variant's config; `extra` (key=value) changes the rest (the tests shrink the model)."""
     overrides = {**VARIANTS[variant], "model.size": CROP, "model.channels": 1, "model.clip_len": LENGTH,
                  "loss.svd": 1.0 if svd else 0.0, "train.seed": seed, "train.batch_size": batch,
                  "train.precision": "fp32"}
-    return apply_overrides(Config(), [f"{k}={v}" for k, v in overrides.items()])
+    return apply_overrides(Config(), [f"{k}={v}" for k, v in overrides.items()] + (extra or []))
 
 
 def as_input(clips: np.ndarray, config: Config) -> torch.Tensor:
@@ -258,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--smooth", type=int, default=5)
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="other config settings of every run (e.g. model.conv1_channels=64)")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--table-only", action="store_true", help="print the table of --json's runs and stop")
     args = parser.parse_args(argv)
@@ -283,8 +286,8 @@ def study(args: argparse.Namespace) -> int:
         for svd in args.svd:
             for seed in args.seeds:
                 name = f"{variant}_svd{svd}_s{seed}"
-                row = study_run(clips, lengths, cells, labels, model_config(variant, svd == "on", seed, args.batch),
-                                name, args.steps, args.work, args.smooth)
+                config = model_config(variant, svd == "on", seed, args.batch, args.set)
+                row = study_run(clips, lengths, cells, labels, config, name, args.steps, args.work, args.smooth)
                 row.update(variant=variant, svd=svd == "on", seed=seed)
                 results["rows"] = [r for r in results["rows"] if r["name"] != name] + [row]
                 results["summary"] = summary(results)

@@ -302,7 +302,8 @@ def test_object_generator_study_on_tiny_data_resumes_and_keeps_every_seed(synthe
 
     out, work = tmp_path / "og.json", tmp_path / "work"
     common = ["--data", str(synthetic_dataset), "--work", str(work), "--variants", "predict_bottleneck",
-              "--steps", "2", "--batch", "2", "--json", str(out)]
+              "--steps", "2", "--batch", "2", "--json", str(out), "--set", "model.conv1_channels=8",
+              "model.conv2_channels=8", "model.lstm_channels=[8,8,8,8]", "model.decoder_channels=8"]
     assert study([*common, "--seeds", "0", "1"]) == 0
     stamps = {p.name: p.stat().st_mtime_ns for p in work.glob("*.pt")}
     assert study([*common, "--svd", "on", "--seeds", "1"]) == 0  # resumed: rescored, not retrained
@@ -319,3 +320,30 @@ def test_object_generator_study_on_tiny_data_resumes_and_keeps_every_seed(synthe
     assert "| predict_bottleneck | with | 1 | 2 x 2 |" in capsys.readouterr().out
     assert study(["--data", str(tmp_path / "missing"), "--work", str(tmp_path / "w2")]) == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_cell_feature_variants_describe_how_a_cells_pixels_move():
+    from research.cell_features import EXTRA, features, speed_histogram, speed_spread
+
+    flow = np.zeros((64, 96, 2), np.float32)
+    flow[:32, :32, 0] = 3.0  # one cell moving as one piece at 3 px a frame
+    flow[32:, :32, 0] = np.where(np.arange(32) % 2, 1.5, 6.0)[None, :]  # one whose pixels move at two speeds
+    mean, spread = speed_spread(flow)
+    assert mean[0, 0] == pytest.approx(3.0) and spread[0, 0] == pytest.approx(0.0)
+    assert mean[1, 0] == pytest.approx(3.75) and spread[1, 0] == pytest.approx(2.25)
+    assert spread[:, 1:].max() == 0 and mean[:, 1:].max() == 0  # still cells
+    shares = speed_histogram(flow)
+    assert shares[:, 0, 0].tolist() == [0.0, 2.0, 0.0, 0.0] and shares[:, 1, 0].tolist() == [1.0, 0.0, 1.0, 0.0]
+    assert {v: features(flow, v).shape[1:] for v in EXTRA} == dict.fromkeys(EXTRA, (2, 3))
+
+
+def test_where_it_loses_gives_each_videos_auc_and_the_micro_auc_without_it():
+    from research.where_it_loses import per_video
+
+    scores = [np.array([0.0, 0.1, 2.0, 3.0]), np.array([0.05, 0.6]), np.array([0.2, 1.0])]
+    labels = [np.array([0, 0, 1, 1]), np.array([1, 1]), np.array([0, 1])]
+    result = per_video(scores, labels)
+    first, second, third = result["videos"]
+    assert first["auc"] == 1.0 and second["auc"] is None and second["normal_mean"] is None
+    assert second["anomalous_mean"] == pytest.approx(0.325) and third["micro_auc_without"] < 1.0
+    assert result["micro_auc"] < 1.0 == second["micro_auc_without"]  # the faint anomaly costs the AUC

@@ -23,6 +23,7 @@ import numpy as np
 from svdgan.data.frames import resize
 from svdgan.errors import UserError
 from svdgan.evaluation.report import evaluate_checkpoint
+from svdgan.live.alerts import END_FRAMES
 from svdgan.live.pipeline import LiveModel, LivePipeline, ScoredFrame
 from svdgan.memory.flow import to_grey
 from svdgan.scoring.fusion import scoring_for_view
@@ -79,12 +80,12 @@ class Model:
         return normalize(raw, normalize_with, stats)
 
     def stream(self, source: str | Source, threshold: float = 1.0, min_frames: int = 3,
-               max_frames: int | None = None) -> Iterator[ScoredFrame]:
+               max_frames: int | None = None, end_frames: int = END_FRAMES) -> Iterator[ScoredFrame]:
         """Score a video file, frame folder, camera index ('0') or URL frame by frame as it is read."""
         live = LiveModel(self.path, self.generator, self.config, self.stats, self.memory)
         pipeline = LivePipeline(live, self._scorer())
         source = open_source(source) if isinstance(source, str) else source
-        stream = pipeline.add_source(source.name, threshold, min_frames)
+        stream = pipeline.add_source(source.name, threshold, min_frames, end_frames=end_frames)
         for count, frame in enumerate(source.frames()):
             if max_frames is not None and count >= max_frames:
                 return

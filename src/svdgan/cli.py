@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from svdgan.errors import UserError
+from svdgan.live.alerts import END_FRAMES
 
 
 def _cmd_synth(args: argparse.Namespace) -> None:
@@ -60,7 +61,7 @@ def _cmd_detect(args: argparse.Namespace) -> None:
 
     options = DetectOptions(args.mode, 1.0 if args.threshold is None else args.threshold, args.min_frames,
                             args.events, args.output, args.max_frames, args.threads, args.backend, args.onnx,
-                            args.precision)
+                            args.precision, args.end_frames)
     summary = detect(args.sources, args.checkpoint, options)
     print(format_summary(summary), file=sys.stderr)
 
@@ -198,6 +199,8 @@ def _detect_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threshold", type=float,
                    help="alert above this score (normalised: 1.0 = the worst normal training frame; default 1.0)")
     p.add_argument("--min-frames", type=int, default=3, help="frames in a row above the threshold to alert")
+    p.add_argument("--end-frames", type=int, default=END_FRAMES,
+                   help=f"frames in a row not above the threshold that end an alert (default {END_FRAMES})")
     p.add_argument("--events", help="write the JSON-lines events here instead of stdout")
     p.add_argument("--output", help="annotated video (.mp4 or .avi); one per source, numbered, if several")
     p.add_argument("--max-frames", type=int, help="stop after this many frames in all")

@@ -68,6 +68,7 @@ def test_annotated_video_and_fast_mode(model, synthetic_dataset, tmp_path, capsy
     (["missing.avi"], "source not found"),
     (["--output", "out.gif"], "--output must end in"),
     (["--min-frames", "0"], "--min-frames"),
+    (["--end-frames", "0"], "--end-frames"),
 ])
 def test_detect_bad_input(model, synthetic_dataset, tmp_path, capsys, extra, message):
     args = ["detect", synthetic_dataset / "testing" / "frames" / "01", "--checkpoint", model]

@@ -107,6 +107,28 @@ def test_a_database_locked_for_10_s_delays_the_rows_and_loses_none(two_cameras):
     assert engine.store.list(limit=1)[0].snapshot is not None
 
 
+def test_while_the_database_fails_an_events_newer_touch_replaces_its_waiting_one(camera_model, tmp_path):  # noqa: F811
+    config = ServeConfig([CameraConfig("lobby", "scene", checkpoint=str(camera_model))], storage=str(tmp_path / "s"))
+    store = EventStore(tmp_path / "s")
+    engine = Engine(config, store, sources={"lobby": LiveScene("lobby")})  # not started: no thread writes
+    engine._retry_writes_at = time.monotonic() + 3600  # as after a failed write: everything waits
+    first, second = store.reserve_id(), store.reserve_id()
+    engine._write(store.open, "lobby", 1.0, 2.0, 0, first, None)
+    engine._write(store.open, "lobby", 1.5, 2.0, 0, second, None)
+    for t in range(2, 600):  # ten minutes of one touch a second for each
+        engine._write(store.touch, first, float(t), float(t), t, None)
+        engine._write(store.touch, second, float(t), 1.0, 3, None)
+    engine._write(store.close_event, first, 600.0, [])
+    assert [(w.__name__, a[0] if w != store.open else a[4]) for w, a in engine._writes] == [
+        ("open", first), ("open", second), ("touch", first), ("touch", second), ("close_event", first)]
+    engine._retry_writes_at = 0.0
+    engine._flush_writes()  # the database is back: every row as the last touch left it
+    rows = {e.id: e for e in store.list(limit=10)}
+    assert (rows[first].peak_score, rows[first].end) == (599.0, 600.0) and rows[second].end is None
+    assert not engine._writes
+    store.close()
+
+
 class Door:
     """A camera that can be unplugged: while down it neither opens nor delivers frames."""
 

@@ -198,6 +198,7 @@ def test_binding_beyond_loopback_needs_a_token(capsys, monkeypatch):
     ("cameras: []", "cameras must be a non-empty list"),
     ("cameras: [{name: 'a b', source: x}]", "name must be"),
     ("cameras: [{name: a, source: x, threshold: -1}]", "threshold"),
+    ("cameras: [{name: a, source: x, end_frames: 0}]", "end_frames must be an integer >= 1"),
     ("cameras: [{name: a, source: x, ignore: [[0.5, 0, 0.2, 1]]}]", "ignore"),
     ("cameras: [{name: a, source: x}, {name: a, source: y}]", "unique"),
     ("cameras: [{name: a, source: x}]\nmode: slow", "mode"),
@@ -219,11 +220,11 @@ def test_config_file_round_trip(tmp_path):
     path = tmp_path / "serve.yaml"
     path.write_text("storage: s\nmode: exact\nretention: {max_age_hours: 1, max_mb: 5}\nclip: {pre_seconds: 1}\n"
                     "cameras:\n  - {name: lobby, source: 'rtsp://x/y', threshold: 1.2, min_frames: 4,"
-                    " ignore: [[0, 0, 0.5, 0.5]]}\n")
+                    " end_frames: 5, ignore: [[0, 0, 0.5, 0.5]]}\n")
     config = load_serve_config(path)
     cam = config.cameras[0]
     assert (config.mode, config.max_mb, config.pre_seconds) == ("exact", 5.0, 1.0)
-    assert (cam.threshold, cam.min_frames, cam.ignore) == (1.2, 4, [(0.0, 0.0, 0.5, 0.5)])
+    assert (cam.threshold, cam.min_frames, cam.end_frames, cam.ignore) == (1.2, 4, 5, [(0.0, 0.0, 0.5, 0.5)])
 
 
 def test_ignore_mask_zeroes_the_error_of_its_region(camera_model):

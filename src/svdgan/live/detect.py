@@ -18,7 +18,7 @@ from typing import IO, Any
 import torch
 
 from svdgan.errors import UserError
-from svdgan.live.alerts import event, latency_summary, write_event
+from svdgan.live.alerts import END_FRAMES, event, latency_summary, write_event
 from svdgan.live.overlay import AnnotatedVideo
 from svdgan.live.pipeline import LiveModel, LivePipeline, ScoredFrame, StreamingScorer
 from svdgan.scoring.stream import StreamScorer
@@ -41,6 +41,7 @@ class DetectOptions:
     backend: str = "torch"  # torch or onnxruntime
     onnx_path: str | Path | None = None  # onnxruntime: this model (default: exported for the run)
     precision: str = "auto"  # auto, fp32 or bf16
+    end_frames: int = END_FRAMES  # frames in a row not above the threshold that end an alert
 
 
 def detect(specs: list[str], checkpoint: str | Path | None = None,
@@ -49,6 +50,8 @@ def detect(specs: list[str], checkpoint: str | Path | None = None,
     options = options or DetectOptions()
     if options.min_frames < 1:
         raise UserError("--min-frames must be at least 1")
+    if options.end_frames < 1:
+        raise UserError("--end-frames must be at least 1")
     model = LiveModel.load(checkpoint)
     if options.threads:
         torch.set_num_threads(options.threads)
@@ -57,7 +60,7 @@ def detect(specs: list[str], checkpoint: str | Path | None = None,
     with ExitStack() as temporary:
         pipeline = LivePipeline(model, _scorer(model, options, temporary, precision))
         for source in sources:
-            pipeline.add_source(source.name, options.threshold, options.min_frames)
+            pipeline.add_source(source.name, options.threshold, options.min_frames, end_frames=options.end_frames)
         return _run(sources, pipeline, options, precision_note)
 
 
@@ -152,7 +155,7 @@ def _summary(sources: list[Source], readers: list[SourceReader], tally: _Tally, 
     frames = sum(tally.frames)
     return {"frames": frames, "seconds": round(seconds, 3), "fps": frames / seconds if seconds > 0 else 0.0,
             "mode": options.mode, "latency_ms": latency_summary(tally.latencies), "threshold": options.threshold,
-            "min_frames": options.min_frames,
+            "min_frames": options.min_frames, "end_frames": options.end_frames,
             "sources": [{"source": s.name, "frames": c, "anomalous_frames": a, "dropped": r.dropped}
                         for s, c, a, r in zip(sources, tally.frames, tally.anomalous, readers)],
             "interrupted": interrupted}

@@ -17,7 +17,7 @@ import torch
 
 from svdgan.config import Config
 from svdgan.data.frames import resize, to_model_range
-from svdgan.live.alerts import Alarm
+from svdgan.live.alerts import END_FRAMES, Alarm
 from svdgan.memory.bank import MotionMemory, load_memory
 from svdgan.memory.explain import Why
 from svdgan.model.checkpoint import default_checkpoint, load_generator
@@ -47,7 +47,7 @@ class ScoredFrame(NamedTuple):
     frame: int  # 0-based index in the stream
     time: float  # seconds into the file, or since a live source was opened
     score: float  # normalised: 1.0 = the worst normal training frame
-    anomalous: bool  # the alert state: score above threshold for min_frames frames in a row
+    anomalous: bool  # the alert state: raised by min_frames scores above threshold, lowered by end_frames not
     image: np.ndarray  # (H, W, 3) uint8 RGB, the frame as read
     error_map: np.ndarray  # (S, S) float32 per-pixel squared error at model size (zeros: no generator)
     why: Why | None = None  # an anomalous frame's: what made it unusual and where (from the memory of normal motion)
@@ -86,9 +86,12 @@ class LivePipeline:
         self.sources: dict[int, _Source] = {}
 
     def add_source(self, name: str, threshold: float = 1.0, min_frames: int = 3, ignore: torch.Tensor | None = None,
-                   stats: dict[str, Any] | None = None, memory: MotionMemory | None | str = "model") -> int:
+                   stats: dict[str, Any] | None = None, memory: MotionMemory | None | str = "model",
+                   end_frames: int = END_FRAMES) -> int:
         """A new source; returns its stream id. ignore (S, S): 1 where scored, 0 where not. `stats`
-        and `memory` replace the model's for this source (a camera calibrated on its own footage)."""
+        and `memory` replace the model's for this source (a camera calibrated on its own footage);
+        an alert is raised after `min_frames` scores above `threshold` and lowered after `end_frames`
+        scores that are not."""
         stream = len(self.sources)
         memory = self.model.memory if memory == "model" else memory
         stats = require_stats(stats or self.model.stats, self.model.path)
@@ -96,7 +99,7 @@ class LivePipeline:
         if ignore is not None:
             self.scorer.set_ignore(stream, ignore)
             scores.set_ignore(ignore)
-        self.sources[stream] = _Source(name, scores, Alarm(threshold, min_frames))
+        self.sources[stream] = _Source(name, scores, Alarm(threshold, min_frames, end_frames))
         return stream
 
     def score(self, frames: list[tuple[int, Frame]]) -> list[ScoredFrame]:

@@ -12,7 +12,8 @@
       - name: lobby
         source: rtsp://cam/stream    # anything `svdgan detect` reads, or synthetic:SEED
         threshold: 1.0               # normalised score (1.0 = the worst normal frame)
-        min_frames: 3
+        min_frames: 3                # frames in a row above it that open an event
+        end_frames: 10               # frames in a row not above it that end one
         checkpoint: lobby.pt         # a model from `svdgan calibrate` on this camera's normal footage
         ignore: [[0.0, 0.0, 0.2, 0.3]]   # regions not scored: x0, y0, x1, y1 as fractions of the frame
 """
@@ -27,6 +28,7 @@ from typing import Any
 
 from svdgan.config import read_yaml_mapping
 from svdgan.errors import UserError
+from svdgan.live.alerts import END_FRAMES
 from svdgan.serve.mqtt import MqttSettings, check_prefix
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # camera names appear in URLs and MQTT topics
@@ -42,6 +44,7 @@ class CameraConfig:
     checkpoint: str | None = None
     ignore: list[tuple[float, float, float, float]] = field(default_factory=list)
     fps: float = 10.0  # synthetic sources only: frames per second
+    end_frames: int = END_FRAMES  # frames in a row not above the threshold that end an event
 
 
 @dataclass
@@ -75,7 +78,8 @@ def _camera(item: Any, index: int) -> CameraConfig:
     where = f"cameras[{index}]"
     if not isinstance(item, dict):
         raise UserError(f"bad serve config: {where} must be a mapping")
-    unknown = set(item) - {"name", "source", "threshold", "min_frames", "checkpoint", "ignore", "fps"}
+    unknown = set(item) - {"name", "source", "threshold", "min_frames", "end_frames", "checkpoint", "ignore",
+                      "fps"}
     if unknown:
         raise UserError(f"bad serve config: unknown key {where}.{sorted(unknown)[0]}")
     name, source = item.get("name"), item.get("source")
@@ -93,11 +97,14 @@ def _camera(item: Any, index: int) -> CameraConfig:
     checkpoint = item.get("checkpoint")
     if checkpoint is not None and not isinstance(checkpoint, str):
         raise UserError(f"bad serve config: {where}.checkpoint must be a path")
-    min_frames = item.get("min_frames", 3)
-    if isinstance(min_frames, bool) or not isinstance(min_frames, int) or min_frames < 1:
-        raise UserError(f"bad serve config: {where}.min_frames must be an integer >= 1")
+    frames = {}
+    for key, default in (("min_frames", 3), ("end_frames", END_FRAMES)):
+        frames[key] = item.get(key, default)
+        if isinstance(frames[key], bool) or not isinstance(frames[key], int) or frames[key] < 1:
+            raise UserError(f"bad serve config: {where}.{key} must be an integer >= 1")
     return CameraConfig(name, str(source), _number(item.get("threshold", 1.0), f"{where}.threshold", 0),
-                        min_frames, checkpoint, ignore, _number(item.get("fps", 10.0), f"{where}.fps", 0.1, 1000))
+                        frames["min_frames"], checkpoint, ignore,
+                        _number(item.get("fps", 10.0), f"{where}.fps", 0.1, 1000), frames["end_frames"])
 
 
 def _mqtt(section: dict[str, Any]) -> MqttSettings:

@@ -160,7 +160,8 @@ class Engine:
             calibrated = dict(zip(("stats", "memory"), calibrate_synthetic(source, pipeline.model)))
         keep = _ignore_mask(cam.ignore, pipeline.model.config.model.size)
         try:
-            stream = pipeline.add_source(cam.name, cam.threshold, cam.min_frames, keep, **calibrated)
+            stream = pipeline.add_source(cam.name, cam.threshold, cam.min_frames, keep, end_frames=cam.end_frames,
+                                         **calibrated)
         except UserError as exc:
             raise UserError(f"camera {cam.name}: {exc}") from None
         fps = source.fps or cam.fps
@@ -305,7 +306,14 @@ class Engine:
 
     def _write(self, write: Callable[..., Any], *args: Any) -> None:
         """A database write, done now or, while the database fails (locked, disk full), kept in order
-        and retried: no event row is lost."""
+        and retried: no event row is lost. An open event's touch carries its peak so far, so a newer
+        one replaces its waiting one: an outage of hours keeps a few writes per event, not one a second."""
+        if write == self.store.touch:
+            for i, (waiting, waiting_args) in enumerate(self._writes):
+                if waiting == self.store.touch and waiting_args[0] == args[0]:
+                    self._writes[i] = (write, args)
+                    self._flush_writes()
+                    return
         self._writes.append((write, args))
         self._flush_writes()
 

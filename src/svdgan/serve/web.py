@@ -164,7 +164,7 @@ def _camera_routes(engine: Engine, viewers: MjpegViewers) -> APIRouter:
     @router.get("/api/cameras", summary="The cameras and their alert settings")
     def cameras() -> list[dict[str, Any]]:
         return [{"name": c.config.name, "threshold": c.config.threshold, "min_frames": c.config.min_frames,
-                 "ignore": c.config.ignore} for c in engine.cameras.values()]
+                 "end_frames": c.config.end_frames, "ignore": c.config.ignore} for c in engine.cameras.values()]
 
     @router.get("/api/stats", summary="Health per camera (frames/s, latency, reconnecting, stale) and parts that fail")
     def stats() -> dict[str, Any]:
