@@ -39,6 +39,7 @@ from svdgan.training.loop import Models, split_clips, train_step
 from svdgan.utils.files import write_results
 from svdgan.utils.hardware import describe, hardware, training_machine
 
+FIRST_STEPS = 300  # the first study's budget (its rows' names carry no step count)
 HELD_OUT = 4  # every 4th training video is kept out of the generator's training, for statistics
 CROP = 32  # px per side of an object's crops
 LENGTH = 7  # T, crops per clip (the paper's)
@@ -209,8 +210,8 @@ def summary(results: dict[str, Any]) -> dict[str, Any]:
     the object generator's error (with - without, Welch's 95% interval) where both arms have seeds."""
     cells = results["cells_micro_auc"]
     out: dict[str, Any] = {}
-    for variant in dict.fromkeys(r["variant"] for r in results["rows"]):
-        arms = {svd: [r for r in results["rows"] if r["variant"] == variant and r["svd"] == svd]
+    for variant, steps in dict.fromkeys((r["variant"], r["steps"]) for r in results["rows"]):
+        arms = {svd: [r for r in results["rows"] if (r["variant"], r["steps"]) == (variant, steps) and r["svd"] == svd]
                 for svd in (True, False)}
         entry: dict[str, Any] = {}
         for svd, rows in arms.items():
@@ -223,7 +224,7 @@ def summary(results: dict[str, Any]) -> dict[str, Any]:
         if all(len(rows) >= 2 for rows in arms.values()):
             entry["svd_loss"] = {k: compare([r["micro_auc"][k] for r in arms[False]],
                                             [r["micro_auc"][k] for r in arms[True]]) for k in ("error", "cells+error")}
-        out[variant] = entry
+        out[variant if steps == FIRST_STEPS else f"{variant} ({steps} steps)"] = entry
     return out
 
 
@@ -285,7 +286,8 @@ def study(args: argparse.Namespace) -> int:
     for variant in args.variants:
         for svd in args.svd:
             for seed in args.seeds:
-                name = f"{variant}_svd{svd}_s{seed}"
+                # runs of the first budget (300 steps) keep their names; longer ones say their steps
+                name = f"{variant}_svd{svd}_s{seed}" + ("" if args.steps == FIRST_STEPS else f"_{args.steps}steps")
                 config = model_config(variant, svd == "on", seed, args.batch, args.set)
                 row = study_run(clips, lengths, cells, labels, config, name, args.steps, args.work, args.smooth)
                 row.update(variant=variant, svd=svd == "on", seed=seed)

@@ -311,10 +311,10 @@ def test_object_generator_study_on_tiny_data_resumes_and_keeps_every_seed(synthe
     results = json.loads(out.read_text())
     assert sorted((r["svd"], r["seed"]) for r in results["rows"]) == [(False, 0), (False, 1), (True, 0), (True, 1)]
     assert all(0 <= v <= 1 for r in results["rows"] for v in r["micro_auc"].values())
-    comparison = results["summary"]["predict_bottleneck"]["svd_loss"]["cells+error"]
+    comparison = results["summary"]["predict_bottleneck (2 steps)"]["svd_loss"]["cells+error"]
     assert len(comparison["ci95"]) == 2 and "interval" in comparison["verdict"]
     assert sorted(p.name for p in work.glob("*.pt")) == [
-        f"predict_bottleneck_svd{a}_s{s}.pt" for a in ("off", "on") for s in (0, 1)]
+        f"predict_bottleneck_svd{a}_s{s}_2steps.pt" for a in ("off", "on") for s in (0, 1)]  # not the 300-step runs
     capsys.readouterr()
     assert study(["--data", "x", "--work", str(work), "--json", str(out), "--table-only"]) == 0
     assert "| predict_bottleneck | with | 1 | 2 x 2 |" in capsys.readouterr().out
