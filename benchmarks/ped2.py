@@ -73,6 +73,9 @@ ROWS = [
           f"{'' if group == 'place' else ' at their place'}"
           f" (memory.objects=[{group}]{', the option configs/objects.yaml' if group == 'size' else ''})",
           [f"memory.objects=[{group}]"], shipped=True) for group in ("size", "motion", "look", "place")],
+    Row("objects_error", "memory of normal motion + the SVD-GAN on objects' error at their place "
+        "(memory.objects=[error], the option configs/objects_generator.yaml)", ["memory.objects=[error]"],
+        shipped=True),
     Row("full", "SVD-GAN + memory of normal motion (configs/svdgan_memory.yaml, the recipe before)"),
     Row("no_memory", "without the memory of normal motion (the generator alone)", score=GENERATOR_ALONE),
     Row("memory_copy", "memory of normal motion, frame t-1 in place of the generator", baseline=True,

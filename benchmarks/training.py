@@ -19,7 +19,7 @@ import torch
 from svdgan.config import Config, TrainConfig
 from svdgan.evaluation.speed import precisions_to_run
 from svdgan.model.losses import svd_loss
-from svdgan.training.loop import Models, train_step
+from svdgan.training.step import Models, train_step
 from svdgan.utils.files import write_results
 from svdgan.utils.hardware import describe, hardware
 

@@ -35,7 +35,7 @@ from svdgan.model.checkpoint import load_checkpoint, save_checkpoint
 from svdgan.model.generator import FrameFeatures
 from svdgan.objects.crops import CropClips
 from svdgan.scoring.normalise import causal_smooth
-from svdgan.training.loop import Models, split_clips, train_step
+from svdgan.training.step import Models, split_clips, train_step
 from svdgan.utils.files import write_results
 from svdgan.utils.hardware import describe, hardware, training_machine
 

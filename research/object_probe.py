@@ -30,7 +30,7 @@ from svdgan.memory.bank import MotionMemory, standardise
 from svdgan.memory.fitting import fit_bank
 from svdgan.memory.flow import FlowCells, cell_features, grey_video
 from svdgan.memory.objects import fit_object_memory, frame_scores
-from svdgan.objects.attributes import GROUPS
+from svdgan.objects.attributes import DESCRIBED as GROUPS
 from svdgan.objects.background import Background
 from svdgan.objects.finder import ObjectFinder
 from svdgan.scoring.normalise import causal_smooth

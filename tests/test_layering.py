@@ -41,6 +41,16 @@ def test_the_memory_of_normal_motion_does_not_import_the_generator():
     assert not bad
 
 
+def test_the_memory_reaches_the_model_only_through_the_generator_on_objects():
+    """An object's error is an attribute like its size: objects/appearance.py is the one module
+    of objects/ that runs the model, and nothing there trains it."""
+    found = modules_of(PACKAGE / "objects")
+    runs_model = sorted(p.name for p, imported in found.items()
+                        if any(m.startswith("svdgan.model") for m, _ in imported))
+    assert runs_model == ["appearance.py"]
+    assert not [p.name for p, imported in found.items() for m, _ in imported if m.startswith("svdgan.training")]
+
+
 def test_nothing_in_the_library_imports_the_maintainers_scripts():
     bad = [(p.name, m) for p, found in modules_of(PACKAGE).items() for m, _ in found
            if m.split(".")[0] in ("benchmarks", "research")]

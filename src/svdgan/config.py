@@ -80,7 +80,9 @@ class MemoryConfig:
     every: int = 2  # every n-th normal frame goes into the memory
     max_frames: int = 4000  # at most this many normal frames, evenly spread over the footage
     weight: float = 1.0  # the motion score's weight in the sum (both in standard deviations of normal scores)
-    objects: tuple[str, ...] = ()  # object groups added to the cells' score (place, size, motion, look; none: cells)
+    objects: tuple[str, ...] = ()  # object groups added to the cells' score (place, size, motion, look, error)
+    object_steps: int = 1000  # with the `error` group: training steps of the generator on objects
+    object_batch: int = 16  # and its clips per step
 
 
 @dataclass
@@ -132,8 +134,11 @@ class Config:
             (2 <= self.memory.cell <= self.memory.height, "memory.cell must be between 2 and memory.height"),
             (self.memory.every >= 1 and self.memory.max_frames >= 1, "memory.every and max_frames must be >= 1"),
             (self.memory.weight >= 0, "memory.weight must be non-negative"),
-            (set(self.memory.objects) <= {"place", "size", "motion", "look"} and len(set(self.memory.objects)) == len(
-                self.memory.objects), "memory.objects must be distinct groups of place, size, motion, look"),
+            (set(self.memory.objects) <= {"place", "size", "motion", "look", "error"} and len(
+                set(self.memory.objects)) == len(self.memory.objects),
+             "memory.objects must be distinct groups of place, size, motion, look, error"),
+            (self.memory.object_steps >= 1 and self.memory.object_batch >= 1,
+             "memory.object_steps and object_batch must be at least 1"),
             (self.memory.enabled or not self.memory.objects, "memory.objects needs memory.enabled: true"),
             (self.score.generator or self.memory.enabled, "score.generator: false needs memory.enabled: true "
              "(something must score the frames)"),

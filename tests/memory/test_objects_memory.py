@@ -8,7 +8,7 @@ import torch
 
 from svdgan.errors import UserError
 from svdgan.memory.objects import ObjectMemory, fit_object_memory, frame_scores
-from svdgan.objects.attributes import GROUPS, WIDTHS, SeenObject
+from svdgan.objects.attributes import DESCRIBED, WIDTHS, SeenObject
 
 
 def seen(x: float, y: float, height: float = 0.2, speed: float = 0.01, track: int = 1) -> SeenObject:
@@ -36,15 +36,15 @@ def memory() -> ObjectMemory:
                                         (seen(0.6, 0.1), "place")])
 def test_each_group_sees_what_it_describes(memory, odd, group):
     normal = seen(0.6, 0.5)
-    z = {g: memory.standardised([normal, odd], g) for g in GROUPS}
+    z = {g: memory.standardised([normal, odd], g) for g in DESCRIBED}
     assert z[group][1] > z[group][0] + 3
     assert z["place"][0] < 3  # the normal walker is where walkers are
 
 
 def test_a_frame_scores_as_its_worst_object_and_an_empty_frame_as_normal(memory):
-    score, worst = memory.frame_score([seen(0.6, 0.5), seen(0.4, 0.5, speed=0.08)], GROUPS)
-    assert worst == 1 and score > memory.frame_score([seen(0.6, 0.5)], GROUPS)[0]
-    empty, none = memory.frame_score([], GROUPS)
+    score, worst = memory.frame_score([seen(0.6, 0.5), seen(0.4, 0.5, speed=0.08)], DESCRIBED)
+    assert worst == 1 and score > memory.frame_score([seen(0.6, 0.5)], DESCRIBED)[0]
+    empty, none = memory.frame_score([], DESCRIBED)
     assert none is None and empty < score
 
 
@@ -52,8 +52,8 @@ def test_normal_statistics_come_from_videos_scored_without_themselves():
     videos = [walkers(v) for v in range(3)]
     memory, held_out = fit_object_memory(videos)
     assert [len(v) for v in held_out] == [20, 20, 20] and len(memory) == 60
-    scores = np.concatenate([frame_scores(memory, v, GROUPS) for v in held_out])
-    assert abs(scores.mean()) < 3 * len(GROUPS) and memory.stats["size"]["mean"] > 0  # not distance 0 to itself
+    scores = np.concatenate([frame_scores(memory, v, DESCRIBED) for v in held_out])
+    assert abs(scores.mean()) < 3 * len(DESCRIBED) and memory.stats["size"]["mean"] > 0  # not distance 0 to itself
     single, held = fit_object_memory([videos[0]])  # one video: its quarters against the rest
     assert len(held[0]) == 20 and np.isfinite(single.stats["motion"]["mean"])
 
@@ -69,7 +69,7 @@ def test_the_memory_survives_a_checkpoint(memory):
     buffer.seek(0)
     loaded = ObjectMemory.from_payload(torch.load(buffer, weights_only=True))
     probe = [seen(0.6, 0.5, height=0.4)]
-    for g in GROUPS:
+    for g in DESCRIBED:
         assert loaded.standardised(probe, g) == pytest.approx(memory.standardised(probe, g), rel=1e-4)
     with pytest.raises(UserError, match="malformed"):
         ObjectMemory.from_payload({"places": torch.zeros(3, 2)})

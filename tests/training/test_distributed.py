@@ -49,7 +49,7 @@ def test_on_a_gpu_machine_each_process_takes_its_local_gpu_and_nccl(monkeypatch)
 
 
 def test_training_models_are_channels_last(tiny_config):
-    from svdgan.training.loop import Models
+    from svdgan.training.step import Models
 
     models = Models(tiny_config)
     weights = [p for m in (models.generator, models.discriminator) for p in m.parameters() if p.dim() == 4]

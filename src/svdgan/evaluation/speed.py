@@ -100,11 +100,13 @@ def detector_stages(checkpoint: str | Path | None, n_frames: int, generator_fps:
         return None
     stages = stage_costs(config.memory, n_frames)
     stages["ms_per_frame"]["generator"] = 1000 / generator_fps
-    used = ["grey", "flow", "cells"] + (["background", "objects", "object_memory"] if config.memory.objects else [])
-    stages["used"] = used + (["generator"] if config.score.generator else [])
+    objects = ["background", "objects", *(["object_generator"] if "error" in config.memory.objects else []),
+               "object_memory"] if config.memory.objects else []
+    stages["used"] = ["grey", "flow", "cells", *objects] + (["generator"] if config.score.generator else [])
     stages["model"] = str(path)
     stages["ms_per_frame_used"] = sum(stages["ms_per_frame"][s] for s in stages["used"])
-    stages["ms_per_frame_with_objects"] = sum(stages["ms_per_frame"][s] for s in STAGES)  # configs/objects.yaml
+    stages["ms_per_frame_with_objects"] = sum(  # configs/objects.yaml
+        stages["ms_per_frame"][s] for s in STAGES if s != "object_generator")
     return stages
 
 

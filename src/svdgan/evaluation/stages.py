@@ -1,9 +1,10 @@
 """What each stage of the live detector costs per frame, on the synthetic camera (a scene with
 walkers, so that every stage has work): the grey frame, the optical flow, the cells and their
-nearest normal cells, background subtraction, the objects (regions, tracks, attributes), their
-nearest normal objects. The memory is fitted on the camera's own normal clips with the given
-cell settings and every object group, so the object stages are timed whether or not a model
-uses them.
+nearest normal cells, background subtraction, the objects (regions, tracks, attributes), the
+generator on objects (each object's error from its clip of crops), their nearest normal objects.
+The memory is fitted on the camera's own normal clips with the given cell settings and every
+object group, so the object stages are timed whether or not a model uses them; the generator on
+objects runs with untrained weights, which cost what trained ones do.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import numpy as np
 from svdgan.config import MemoryConfig
 from svdgan.memory.fitting import fit_memory
 from svdgan.memory.flow import FlowCells, cell_features, to_grey
-from svdgan.objects.attributes import GROUPS, describe
+from svdgan.model.generator import Generator
+from svdgan.objects.appearance import ObjectGenerator, object_generator_config
+from svdgan.objects.attributes import DESCRIBED, describe
 from svdgan.objects.blobs import find_blobs
 from svdgan.objects.tracks import Tracker
 
-STAGES = ("grey", "flow", "cells", "background", "objects", "object_memory")
+STAGES = ("grey", "flow", "cells", "background", "objects", "object_generator", "object_memory")
 
 
 def stage_costs(config: MemoryConfig, frames: int = 100, seed: int = 0, size: tuple[int, int] = (320, 240)
@@ -32,12 +35,14 @@ def stage_costs(config: MemoryConfig, frames: int = 100, seed: int = 0, size: tu
 
     source = SynthSource("stages", seed, size=size)
     normal = [np.stack([to_grey(f, config.height) for f in clip]) for clip in source.normal_clips(2)]
-    memory, _ = fit_memory(normal, dataclasses.replace(config, enabled=True, objects=GROUPS), smooth=1)
+    memory, _ = fit_memory(normal, dataclasses.replace(config, enabled=True, objects=DESCRIBED), smooth=1)
     part = memory.objects
     assert part is not None
     live = [f for clip, _, _ in itertools.islice(source.labelled_clips(), frames // source.cfg.frames + 1)
             for f in clip][:frames]
     flow, tracker, background = FlowCells(config.cell), Tracker(), part.background.copy()
+    generator_config = object_generator_config(config)
+    errors = ObjectGenerator(Generator(generator_config.model), generator_config).stream()
     seconds = {stage: [] for stage in STAGES}
     previous, found = None, 0
     for image in live:
@@ -52,6 +57,8 @@ def stage_costs(config: MemoryConfig, frames: int = 100, seed: int = 0, size: tu
         background.adapt(grey, foreground)
         marks.append(time.perf_counter())
         objects = [describe(t, grey.shape[0]) for t in tracker.update(find_blobs(foreground, vectors, grey))]
+        marks.append(time.perf_counter())
+        errors.push(grey, objects)
         marks.append(time.perf_counter())
         part.frame_score(objects)
         marks.append(time.perf_counter())

@@ -134,6 +134,8 @@ class MotionMemory:
         cell_scores = causal_smooth(self.distances(cells), smooth)
         if self.objects is None:
             return cell_scores
+        if self.objects.generator is not None:
+            self.objects.generator.add_to_video(greys, objects)
         return self.combine(cell_scores, causal_smooth(np.array([self.objects.frame_score(o)[0] for o in objects]),
                                                        smooth))
 
@@ -191,6 +193,8 @@ class MotionStream:
         self.keep: torch.Tensor | None = None
         self._worst: tuple[int, np.ndarray, tuple[int, ...]] | None = None  # the last frame's worst cell
         self.finder = memory.objects.finder() if memory.objects is not None else None
+        generator = memory.objects.generator if memory.objects is not None else None
+        self.errors = generator.stream() if generator is not None else None  # the objects' `error` attribute
         self.recent_objects: deque[float] = deque(maxlen=smooth)
         self._worst_object: tuple[SeenObject, tuple[int, ...]] | None = None  # when the objects score the frame
 
@@ -216,6 +220,8 @@ class MotionStream:
             return cell_score
         part = self.memory.objects
         objects = [o for o in self.finder.push(grey, flow) if self._kept(o)]
+        if self.errors is not None:
+            self.errors.push(grey, objects)
         score, index = part.frame_score(objects)
         self.recent_objects.append(score)
         object_score = sum(self.recent_objects) / len(self.recent_objects)

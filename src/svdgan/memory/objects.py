@@ -20,7 +20,8 @@ from scipy.spatial import cKDTree
 from svdgan.errors import UserError
 from svdgan.memory.bank import denormals_kept, standardise
 from svdgan.memory.folds import folds
-from svdgan.objects.attributes import GROUPS, WIDTHS, SeenObject
+from svdgan.objects.appearance import ObjectGenerator
+from svdgan.objects.attributes import DESCRIBED, GROUPS, WIDTHS, SeenObject
 from svdgan.objects.background import Background
 from svdgan.objects.finder import ObjectFinder
 
@@ -46,7 +47,8 @@ class ObjectMemory:
     def of(cls, objects: Sequence[SeenObject]) -> ObjectMemory:
         if not objects:
             raise UserError("no moving objects in the normal footage: the object memory needs some")
-        return cls(np.stack([o.place for o in objects]), {g: _stack(objects, g) for g in GROUPS})
+        groups = [g for g in GROUPS if g in objects[0].attributes]  # `error` with a generator on objects
+        return cls(np.stack([o.place for o in objects]), {g: _stack(objects, g) for g in groups})
 
     def __len__(self) -> int:
         return len(self.places)
@@ -108,7 +110,8 @@ class ObjectMemory:
                          payload["stats"])
         except (KeyError, AttributeError, TypeError) as exc:
             raise UserError(f"the checkpoint's object memory is malformed: {exc}") from None
-        if set(memory.attributes) != set(GROUPS) or any(len(a) != len(memory) for a in memory.attributes.values()):
+        if not set(DESCRIBED) <= set(memory.attributes) <= set(GROUPS) or any(
+                len(a) != len(memory) for a in memory.attributes.values()):
             raise UserError("the checkpoint's object memory is malformed: its groups do not match")
         return memory
 
@@ -121,6 +124,8 @@ def fit_object_memory(videos: list[list[list[SeenObject]]]) -> tuple[ObjectMemor
     statistics of each group's distances, and those distances per video and frame: each video
     scored against a memory of the others (one video: each quarter against the rest of it)."""
     held_out: list[list[Distances]] = [[{} for _ in video] for video in videos]
+    first = next((frame[0] for video in videos for frame in video if frame), None)
+    groups = [g for g in GROUPS if first is not None and g in first.attributes]
     for v, part in folds([len(video) for video in videos]):
         rest = [o for j, video in enumerate(videos) for t, frame in enumerate(video)
                 if (j != v if len(videos) > 1 else not part.start <= t < part.stop) for o in frame]
@@ -128,16 +133,16 @@ def fit_object_memory(videos: list[list[list[SeenObject]]]) -> tuple[ObjectMemor
         objects = [o for frame in frames for o in frame]
         if not rest or not objects:
             for t in range(part.start, part.stop):
-                held_out[v][t] = {g: np.full(len(videos[v][t]), np.nan) for g in GROUPS}
+                held_out[v][t] = {g: np.full(len(videos[v][t]), np.nan) for g in groups}
             continue
         memory = ObjectMemory.of(rest)
         bounds = np.cumsum([0] + [len(f) for f in frames])
-        for g in GROUPS:
+        for g in groups:
             d = memory.distances(objects, g)
             for k, t in enumerate(range(part.start, part.stop)):
                 held_out[v][t][g] = d[bounds[k]:bounds[k + 1]]
     memory = ObjectMemory.of([o for video in videos for frame in video for o in frame])
-    for g in GROUPS:
+    for g in groups:
         d = np.concatenate([f[g] for video in held_out for f in video])
         d = d[np.isfinite(d)]
         if not len(d):
@@ -158,15 +163,20 @@ def frame_scores(memory: ObjectMemory, frames: list[Distances], groups: Sequence
     return out
 
 
-REASONS = {"place": "in an unusual place", "look": "unusual appearance"}  # size and motion: see ObjectPart.reason
+REASONS = {"place": "in an unusual place", "look": "unusual appearance",  # size and motion: see ObjectPart.reason
+           "error": "unusual to the generator on objects"}
 
 
 class ObjectPart:
     """The memory of normal objects as a part of the memory's score: the camera's background, its
-    normal objects, the attribute groups used, and the normal statistics of its frame score."""
+    normal objects, the attribute groups used, and with the `error` group the generator on objects."""
 
-    def __init__(self, background: Background, memory: ObjectMemory, groups: Sequence[str]):
-        self.background, self.memory, self.groups = background, memory, tuple(groups)
+    def __init__(self, background: Background, memory: ObjectMemory, groups: Sequence[str],
+                 generator: ObjectGenerator | None = None):
+        self.background, self.memory, self.groups, self.generator = background, memory, tuple(groups), generator
+        if ("error" in self.groups) != (generator is not None) or not set(self.groups) <= set(memory.attributes):
+            raise UserError("the object memory's groups do not match its attributes (the `error` group needs "
+                            "the generator on objects)")
 
     def finder(self) -> ObjectFinder:
         return ObjectFinder(self.background)
@@ -190,8 +200,11 @@ class ObjectPart:
             "unusual motion for this place"
 
     def to_payload(self) -> dict[str, Any]:
-        return {"background": self.background.to_payload(), "memory": self.memory.to_payload(),
-                "groups": list(self.groups)}
+        payload = {"background": self.background.to_payload(), "memory": self.memory.to_payload(),
+                   "groups": list(self.groups)}
+        if self.generator is not None:
+            payload["generator"] = self.generator.to_payload()
+        return payload
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> ObjectPart:
@@ -202,4 +215,6 @@ class ObjectPart:
             raise UserError("the checkpoint's object memory is malformed") from None
         if not groups or set(groups) - set(GROUPS):
             raise UserError("the checkpoint's object memory is malformed: unknown attribute groups")
-        return cls(background, ObjectMemory.from_payload(memory), groups)
+        generator = payload.get("generator")
+        return cls(background, ObjectMemory.from_payload(memory), groups,
+                   None if generator is None else ObjectGenerator.from_payload(generator))

@@ -6,6 +6,8 @@
     motion  how it moves there: the flow inside its mask (mean, speeds, direction histogram) and
             its track's velocity, in frame heights per frame
     look    what it looks like: gradient histogram of its crop and the coarse shape of its mask
+    error   with a generator on objects (objects/appearance.py): the log error of its newest crop
+            reconstructed from the last clip of crops that follow it (set after `describe`)
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ import numpy as np
 from svdgan.objects.blobs import LOOK_FEATURES, MOTION_FEATURES
 from svdgan.objects.tracks import Track
 
-GROUPS = ("place", "size", "motion", "look")
-WIDTHS = {"place": 2, "size": 3, "motion": MOTION_FEATURES + 2, "look": LOOK_FEATURES}
+GROUPS = ("place", "size", "motion", "look", "error")
+DESCRIBED = GROUPS[:4]  # what `describe` gives every object; `error` needs the generator on objects
+WIDTHS = {"place": 2, "size": 3, "motion": MOTION_FEATURES + 2, "look": LOOK_FEATURES, "error": 1}
 
 
 @dataclass

@@ -21,7 +21,8 @@ from svdgan.config import Config, apply_overrides
 from svdgan.data.datasets import discover
 from svdgan.data.frames import VideoRef, load_video
 from svdgan.errors import UserError
-from svdgan.memory.fitting import normal_greys
+from svdgan.memory.bank import MotionMemory
+from svdgan.memory.fitting import GeneratorFit, keep_generator, normal_greys
 from svdgan.model.checkpoint import load_generator, require_generator, save_checkpoint
 from svdgan.scoring.fusion import calibrate_scores, fuse_normal_scores
 
@@ -52,7 +53,8 @@ def calibrate(checkpoint: str | Path, data: str | Path, out: str | Path, overrid
               for v in tqdm(dataset.train, desc="loading normal videos", unit="video",
                             disable=not progress)] if config.score.generator else []
     greys = normal_greys(dataset.train, config)  # the memory of normal motion is refitted: it is per camera
-    stats, memory = calibrate_scores(generator, videos, greys, config)
+    trained = keep_generator(MotionMemory.from_payload(payload.get("motion"), config.memory))
+    stats, memory = calibrate_scores(generator, videos, greys, config, trained)
     out = Path(out)
     if out.resolve() == Path(checkpoint).resolve():
         raise UserError("--out must differ from --checkpoint (the training checkpoint stays resumable)")
@@ -67,12 +69,12 @@ def calibrate(checkpoint: str | Path, data: str | Path, out: str | Path, overrid
 
 
 def fit_memory_model(train_videos: list[VideoRef], out: Path, config: Config, machine: dict[str, Any],
-                     progress: bool = True) -> Path:
+                     progress: bool = True, fit_generator: GeneratorFit | None = None) -> Path:
     """`svdgan train` of a recipe that scores with its memory alone (score.generator false): no
     generator is trained; the normal motion is remembered and its statistics kept, in a model
     file like any other (without generator weights)."""
     start = time.perf_counter()
-    stats, memory = fuse_normal_scores(None, normal_greys(train_videos, config, progress), config)
+    stats, memory = fuse_normal_scores(None, normal_greys(train_videos, config, progress), config, fit_generator)
     seconds = time.perf_counter() - start
     out.mkdir(parents=True, exist_ok=True)
     path = out / "checkpoint.pt"

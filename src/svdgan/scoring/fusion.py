@@ -15,23 +15,26 @@ from svdgan.config import Config
 from svdgan.errors import UserError
 from svdgan.memory.bank import MotionMemory, MotionStream
 from svdgan.memory.explain import Why
-from svdgan.memory.fitting import fit_memory, normal_stats
+from svdgan.memory.fitting import GeneratorFit, fit_memory, normal_stats
 from svdgan.model.generator import Generator
 from svdgan.scoring.normalise import normalize, score_stats
 from svdgan.scoring.video import normal_scores
 
 
 def calibrate_scores(generator: Generator, videos: list[np.ndarray], greys: list[np.ndarray] | None,
-                     config: Config) -> tuple[dict[str, Any], MotionMemory | None]:
+                     config: Config, fit_generator: GeneratorFit | None = None
+                     ) -> tuple[dict[str, Any], MotionMemory | None]:
     """Normal-score statistics (and, with memory.enabled, the fitted memory whose fused scores
     they describe) from normal videos at model size and, for the memory, as grey frames. With
-    score.generator false the generator is not run (and `videos` may be empty)."""
+    score.generator false the generator is not run (and `videos` may be empty). `fit_generator`
+    gives the generator on objects, where the memory's objects have the `error` group."""
     generator_scores = normal_scores(generator, videos, config) if config.score.generator else None
-    return fuse_normal_scores(generator_scores, greys, config)
+    return fuse_normal_scores(generator_scores, greys, config, fit_generator)
 
 
 def fuse_normal_scores(generator_scores: list[np.ndarray] | None, greys: list[np.ndarray] | None,
-                       config: Config) -> tuple[dict[str, Any], MotionMemory | None]:
+                       config: Config, fit_generator: GeneratorFit | None = None
+                       ) -> tuple[dict[str, Any], MotionMemory | None]:
     """Given the generator's (or a stand-in's) smoothed scores of the first frames of each normal
     video (None: no generator, score.generator false): their statistics, or, with memory.enabled,
     the memory fitted on the grey videos and the statistics of the fused scores."""
@@ -41,7 +44,7 @@ def fuse_normal_scores(generator_scores: list[np.ndarray] | None, greys: list[np
         assert generator_scores is not None
         return {**score_stats(np.concatenate(generator_scores)), **tags}, None
     assert greys is not None
-    memory, motion = fit_memory(greys, config.memory, config.score.smooth)
+    memory, motion = fit_memory(greys, config.memory, config.score.smooth, fit_generator)
     if generator_scores is None:  # the memory alone: its held-out scores of every normal frame
         m = np.concatenate(motion)
         memory.stats.update(motion=normal_stats(m))  # beside the cells' and objects' own, if it has objects

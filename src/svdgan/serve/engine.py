@@ -27,6 +27,7 @@ from svdgan.live.overlay import mark, with_heat
 from svdgan.live.pipeline import LiveModel, LivePipeline, ScoredFrame
 from svdgan.memory.bank import MotionMemory
 from svdgan.memory.explain import Why
+from svdgan.memory.fitting import keep_generator
 from svdgan.memory.flow import to_grey
 from svdgan.model.checkpoint import default_checkpoint
 from svdgan.scoring.fusion import calibrate_scores
@@ -120,7 +121,7 @@ def calibrate_synthetic(source: Any, model: LiveModel, clips: int = CALIBRATION_
     greys = [np.stack([to_grey(f, config.memory.height) for f in frames]) for frames in normal]
     config = copy.deepcopy(config)
     config.memory.enabled = model.memory is not None
-    return calibrate_scores(model.generator, videos, greys, config)
+    return calibrate_scores(model.generator, videos, greys, config, keep_generator(model.memory))
 
 
 class Engine:

@@ -40,6 +40,15 @@ def vector_extensions() -> list[str]:
     return sorted(f for f in cpu_flags() if f.startswith(wanted))
 
 
+# Settings that hold the libraries to older kernels than the processor has (e.g. AVX2 on an AVX-512
+# machine, to time what an AVX2-only one runs): kept beside a figure, as they change it.
+ISA_LIMITS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "OPENCV_CPU_DISABLE", "NPY_DISABLE_CPU_FEATURES")
+
+
+def isa_limits() -> dict[str, str]:
+    return {k: os.environ[k] for k in ISA_LIMITS if os.environ.get(k)}
+
+
 def hardware() -> dict[str, Any]:
     import torch
 
@@ -48,7 +57,8 @@ def hardware() -> dict[str, Any]:
     return {"cpu": cpu_model(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "vector_extensions": vector_extensions(), "native_bf16": native_bf16()[0],
             "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "torch": torch.__version__, "python": platform.python_version(), "gpu": None}
+            "torch": torch.__version__, "python": platform.python_version(), "gpu": None,
+            **({"isa_limits": isa_limits()} if isa_limits() else {})}
 
 
 def training_machine(device: Any, processes: int) -> dict[str, Any]:
@@ -91,4 +101,5 @@ def describe(hw: dict[str, Any]) -> str:
                f"{'yes' if hw.get('native_bf16') else 'no'})")
     else:
         cpu = f"{hw['cpu']} (vector extensions not recorded)"
-    return f"{cpu}, {hw['cores']} cores, {hw['torch_threads']} torch threads, torch {hw['torch']}"
+    limits = "".join(f"; {k}={v}" for k, v in hw.get("isa_limits", {}).items())
+    return f"{cpu}, {hw['cores']} cores, {hw['torch_threads']} torch threads, torch {hw['torch']}{limits}"
