@@ -1,6 +1,7 @@
 """`svdgan demo`: synthesise a scene, fit the shipped recipe (and the recipe with objects) on its
 normal videos, score every test frame, and say per kind of anomaly how well each finds it and
-what its alerts say; `--svdgan` trains the demo's SVD-GAN beside them."""
+what its alerts say; `--svdgan` trains the demo's SVD-GAN beside them, `--objects-generator` the
+SVD-GAN on objects (configs/objects_generator.yaml)."""
 
 from __future__ import annotations
 
@@ -49,9 +50,10 @@ def recipe_config(objects: tuple[str, ...] = ()) -> Config:
 DEMO_OBJECTS = ("size",)  # the objects option's groups, as configs/objects.yaml
 
 
-def run_demo(out: Path, steps: int | None = None, svdgan: bool = False) -> dict:
-    """The scene, then each model on it: the shipped recipe, the recipe with objects, and with
-    `svdgan` the demo's SVD-GAN trained `steps` steps."""
+def run_demo(out: Path, steps: int | None = None, svdgan: bool = False, objects_generator: bool = False) -> dict:
+    """The scene, then each model on it: the shipped recipe, the recipe with objects, with `svdgan`
+    the demo's SVD-GAN trained `steps` steps, and with `objects_generator` the recipe with the
+    SVD-GAN on objects (its own 1000 steps)."""
     if steps is not None and steps < 1:
         raise UserError("--steps must be at least 1")
     if steps is not None and not svdgan:
@@ -61,6 +63,9 @@ def run_demo(out: Path, steps: int | None = None, svdgan: bool = False) -> dict:
               ("objects", "the recipe with objects' size (configs/objects.yaml)", recipe_config(DEMO_OBJECTS))]
     if svdgan:
         models.append(("svdgan", "the demo's 64 px SVD-GAN", demo_config(steps)))
+    if objects_generator:
+        models.append(("objects_generator", "the recipe with the SVD-GAN on objects (configs/objects_generator.yaml)",
+                       recipe_config(("error",))))
     data = out / "data"
     if not (data / "synth.mat").exists():
         print(f"[1/{len(models) + 1}] writing the synthetic scene to {data}", flush=True)

@@ -43,7 +43,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(synthetic_dataset, tmp_
 
 def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(synthetic_dataset, tmp_path, monkeypatch,
                                                                        capsys):
-    import svdgan.training.loop as training
+    import svdgan.training.step as training
 
     real = training.generator_losses
     calls = {"n": 0}
