@@ -36,7 +36,7 @@ def test_benchmark_writes_every_figure(tmp_path, capsys):
     stages = r["stages"]
     assert stages["used"] == ["grey", "flow", "cells"] and stages["frames"] == 8 and stages["objects_per_frame"] > 0
     assert all(stages["ms_per_frame"][s] > 0 for s in ("grey", "flow", "cells", "background", "objects",
-                                                        "object_memory", "generator"))
+                                                        "object_generator", "object_memory", "generator"))
     assert stages["ms_per_frame_used"] == pytest.approx(sum(stages["ms_per_frame"][s] for s in stages["used"]))
     out = capsys.readouterr().out
     assert "exact / windowed" in out and "stage by stage" in out.splitlines()[1]
