@@ -104,6 +104,22 @@ def run(args, capsys):
     return code, out, err
 
 
+def detect_scores_as_evaluate(checkpoint, data, tmp_path, capsys) -> dict:
+    """`svdgan evaluate --normalize train` of a model, and `svdgan detect` of test video 01 with it:
+    asserts that detect gives the frames evaluate's scores; returns evaluate's metrics."""
+    report = tmp_path / "r"
+    assert run(["evaluate", "--checkpoint", checkpoint, "--data", data, "--out", report, "--normalize", "train",
+                "--quiet"], capsys)[0] == 0
+    offline = [float(line.split(",")[2]) for line in (report / "scores.csv").read_text().splitlines()[1:]
+               if line.startswith("01,")]
+    events = tmp_path / "events.jsonl"
+    assert run(["detect", data / "testing" / "frames" / "01", "--checkpoint", checkpoint, "--events", events],
+               capsys)[0] == 0
+    live = [json.loads(line)["score"] for line in events.read_text().splitlines()]
+    np.testing.assert_allclose(live, offline, rtol=1e-4, atol=1e-4)
+    return json.loads((report / "metrics.json").read_text())
+
+
 def test_a_model_with_a_memory_trains_evaluates_streams_and_recalibrates(synthetic_dataset, tmp_path, capsys):
     out = tmp_path / "run"
     memory = ["memory.enabled=true", "memory.height=32", "memory.cell=8", "score.smooth=2"]
@@ -231,16 +247,7 @@ def test_a_model_scored_by_its_memory_alone_never_runs_the_generator(synthetic_d
                 "--set", "score.generator=false", "--quiet"], capsys)[0] == 0
     payload = torch.load(alone, weights_only=True)
     assert payload["score_stats"]["generator"] is False and set(payload["motion"]["stats"]) == {"motion"}
-    code, _, _ = run(["evaluate", "--checkpoint", alone, "--data", synthetic_dataset, "--out", tmp_path / "r",
-                      "--normalize", "train", "--quiet"], capsys)
-    assert code == 0 and json.loads((tmp_path / "r" / "metrics.json").read_text())["micro_auc"] > 0.5
-    offline = [float(line.split(",")[2]) for line in (tmp_path / "r" / "scores.csv").read_text().splitlines()[1:]
-               if line.startswith("01,")]
-    events = tmp_path / "events.jsonl"
-    assert run(["detect", synthetic_dataset / "testing" / "frames" / "01", "--checkpoint", alone,
-                "--events", events], capsys)[0] == 0
-    live = [json.loads(line)["score"] for line in events.read_text().splitlines()]
-    np.testing.assert_allclose(live, offline, rtol=1e-4, atol=1e-4)
+    assert detect_scores_as_evaluate(alone, synthetic_dataset, tmp_path, capsys)["micro_auc"] > 0.5
     # with the memory alone, a view it does not fit cannot be scored: one line, exit 2
     video = tmp_path / "wide.avi"
     write_video(video, random_frames(6, 16, 64))

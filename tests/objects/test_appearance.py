@@ -2,7 +2,6 @@
 the generator on objects' clips, fitted beside the other groups, stored in the checkpoint, scored
 live as offline, kept by calibration, and named in a frame's explanation."""
 
-import json
 
 import numpy as np
 import pytest
@@ -15,7 +14,7 @@ from svdgan.memory.fitting import fit_memory
 from svdgan.model.generator import Generator
 from svdgan.objects.appearance import ObjectGenerator, normal_clips, object_generator_config
 
-from ..memory.test_motion import run
+from ..memory.test_motion import detect_scores_as_evaluate, run
 from ..memory.test_object_part import BACKGROUND, rgb
 
 ERROR = MemoryConfig(enabled=True, height=48, cell=8, objects=("error",))
@@ -108,16 +107,7 @@ def test_svdgan_train_fits_the_generator_on_objects_resumably_and_calibrate_keep
     objects = payload["motion"]["objects"]
     assert objects["groups"] == ["size", "error"] and "weights" in objects["generator"]
     assert torch.load(out / "objects_generator.pt", weights_only=True)["step"] == 2  # what a rerun resumes from
-    code, _, _ = run(["evaluate", "--checkpoint", out / "checkpoint.pt", "--data", synthetic_dataset, "--out",
-                      tmp_path / "r", "--normalize", "train", "--quiet"], capsys)
-    assert code == 0
-    offline = [float(line.split(",")[2]) for line in (tmp_path / "r" / "scores.csv").read_text().splitlines()[1:]
-               if line.startswith("01,")]
-    events = tmp_path / "events.jsonl"
-    assert run(["detect", synthetic_dataset / "testing" / "frames" / "01", "--checkpoint", out / "checkpoint.pt",
-                "--events", events], capsys)[0] == 0
-    live = [json.loads(line)["score"] for line in events.read_text().splitlines()]
-    np.testing.assert_allclose(live, offline, rtol=1e-4, atol=1e-4)
+    detect_scores_as_evaluate(out / "checkpoint.pt", synthetic_dataset, tmp_path, capsys)
     calibrated = tmp_path / "calibrated.pt"
     assert run(["calibrate", "--checkpoint", out / "checkpoint.pt", "--data", synthetic_dataset, "--out",
                 calibrated, "--quiet"], capsys)[0] == 0
