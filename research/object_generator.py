@@ -15,6 +15,7 @@ an interrupted study resumes where it stopped.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
@@ -23,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from benchmarks.paper_claim import compare
 from research.object_probe import cell_scores, extract, motion
@@ -31,11 +31,11 @@ from svdgan.config import Config, MemoryConfig, apply_overrides
 from svdgan.errors import UserError
 from svdgan.evaluation.metrics import auc
 from svdgan.memory.bank import standardise
-from svdgan.model.checkpoint import load_checkpoint, save_checkpoint
-from svdgan.model.generator import FrameFeatures
+from svdgan.model.generator import FrameFeatures, Generator
 from svdgan.objects.crops import CropClips
 from svdgan.scoring.normalise import causal_smooth
-from svdgan.training.step import Models, split_clips, train_step
+from svdgan.training.objects import train_object_generator
+from svdgan.training.step import split_clips
 from svdgan.utils.files import write_results
 from svdgan.utils.hardware import describe, hardware, training_machine
 
@@ -82,32 +82,10 @@ def as_input(clips: np.ndarray, config: Config) -> torch.Tensor:
     return x if config.target_offset else x[:, 1:]
 
 
-def train(pool: np.ndarray, config: Config, steps: int, path: Path) -> tuple[Models, float]:
-    """Train on random clips of `pool`, resuming from `path`; the model and its training seconds."""
-    torch.manual_seed(config.train.seed)
-    models = Models(config)
-    done, seconds = 0, 0.0
-    if path.exists():
-        payload = load_checkpoint(path)
-        models.load(payload["models"])
-        done, seconds = int(payload["step"]), float(payload["seconds"])
-    rng = np.random.default_rng([config.train.seed, done])
-    bar = tqdm(range(done, steps), initial=done, total=steps, desc=path.stem, leave=False)
-    for step in bar:
-        start = time.perf_counter()
-        losses = train_step(models, as_input(pool[rng.integers(len(pool), size=config.train.batch_size)], config),
-                            config)
-        seconds += time.perf_counter() - start
-        bar.set_postfix(contextual=f"{losses['contextual']:.3f}")
-        if (step + 1) % 100 == 0 or step + 1 == steps:
-            save_checkpoint(path, {"models": models.state(), "step": step + 1, "seconds": seconds})
-    return models, seconds
-
-
 @torch.no_grad()
-def object_scores(models: Models, clips: np.ndarray, config: Config) -> tuple[np.ndarray, np.ndarray]:
+def object_scores(g: Generator, clips: np.ndarray, config: Config) -> tuple[np.ndarray, np.ndarray]:
     """Per object: the mean squared error of its generated newest crop, and its encoder's latent there."""
-    g = models.generator.eval()
+    g = g.eval()
     errors, latents = [], []
     for i in range(0, len(clips), 256):
         inputs, targets = split_clips(as_input(clips[i:i + 256], config), config)
@@ -146,10 +124,13 @@ def study_run(clips: dict[str, list], lengths: dict[str, list[int]], cells: list
     pool = np.concatenate([clips["train"][i][0] for i in range(n) if i not in held_ids])
     if not len(pool):
         raise UserError("no moving objects in the normal footage outside the held-out videos: nothing to train on")
-    models, seconds = train(pool, config, steps, work / f"{name}.pt")
+    # a reconstructing variant's clip is the newest LENGTH crops (see as_input); a view, not a copy
+    config = apply_overrides(copy.deepcopy(config), [f"train.steps={steps}"])
+    generator, seconds = train_object_generator(pool if config.target_offset else pool[:, 1:], config,
+                                                work / f"{name}.pt", progress=True)
     start = time.perf_counter()
     bank_clips = pool[np.random.default_rng(0).permutation(len(pool))[:10000]]
-    bank = torch.from_numpy(object_scores(models, bank_clips, config)[1])
+    bank = torch.from_numpy(object_scores(generator, bank_clips, config)[1])
 
     per_object: dict[str, np.ndarray] = {}  # kept beside the checkpoint, for analysis without rescoring
 
@@ -157,7 +138,7 @@ def study_run(clips: dict[str, list], lengths: dict[str, list[int]], cells: list
         out: dict[str, list[np.ndarray]] = {"error": [], "latent": []}
         for i in ids:
             video, ends = clips[split][i]
-            error, latent = object_scores(models, video, config)
+            error, latent = object_scores(generator, video, config)
             distance = nearest(latent, bank)
             per_object.update({f"{split}{i}_error": error, f"{split}{i}_latent": distance})
             out["error"].append(frame_series(error, ends, lengths[split][i], smooth))
@@ -175,7 +156,7 @@ def study_run(clips: dict[str, list], lengths: dict[str, list[int]], cells: list
     return {"name": name, "steps": steps, "batch": config.train.batch_size, "train_seconds": round(seconds, 1),
             "trained_on": training_machine(torch.device("cpu"), 1), "score_seconds":
             round(time.perf_counter() - start, 1), "train_objects": int(len(pool)),
-            "parameters": sum(p.numel() for p in models.generator.parameters()), "micro_auc": aucs}
+            "parameters": sum(p.numel() for p in generator.parameters()), "micro_auc": aucs}
 
 
 def prepare(data: Path, cache: Path | None, work: Path, smooth: int) -> tuple[dict, dict, np.ndarray, list]:
