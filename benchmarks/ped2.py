@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.paper_claim import paper_claim, paper_claim_table
+from benchmarks.paper_claim import object_claim, object_claim_table, paper_claim, paper_claim_table
 from svdgan.config import Config, config_from_dict, load_config
 from svdgan.data.datasets import FrameTruth, discover
 from svdgan.data.groundtruth import frame_labels
@@ -46,6 +46,7 @@ from svdgan.utils.hardware import describe, describe_training, hardware
 
 TABLE_START, TABLE_END = "<!-- ped2-table:start -->", "<!-- ped2-table:end -->"
 PAIRS_START, PAIRS_END = "<!-- paper-claim:start -->", "<!-- paper-claim:end -->"
+OBJECTS_START, OBJECTS_END = "<!-- object-claim:start -->", "<!-- object-claim:end -->"
 
 
 @dataclass
@@ -58,10 +59,21 @@ class Row:
     memory: str = "none"  # baseline rows: the memory of normal motion "none", "fused" with it, or "alone"
     svd: bool | None = None  # paper-claim rows: with or without the SVD loss (their own table)
     steps: int | None = None  # paper-claim rows: their training budget
+    object_svd: bool | None = None  # the SVD-GAN on objects' rows: with or without its SVD loss
+    adds: bool = False  # the row is its base row with one part added: that part's share is the difference
     shipped: bool = False  # the shipped recipe (configs/ped2.yaml), not the SVD-GAN's
 
 
 GENERATOR_ALONE = ["memory.enabled=false"]
+OBJECT_SEEDS = 3  # the SVD-GAN on objects, with and without its SVD loss: seeds per arm
+
+
+def _objects_error_row(svd: bool, seed: int) -> Row:
+    """The objects_error row's recipe with or without the object generator's SVD loss, from another seed."""
+    name = "objects_error" + ("" if svd else "_nosvd") + (f"_s{seed}" if seed else "")
+    return Row(name, f"memory of normal motion + the SVD-GAN on objects' error, {'with' if svd else 'without'} "
+               f"its SVD loss, seed {seed}", ["memory.objects=[error]", f"memory.object_svd={int(svd)}",
+                                             f"train.seed={seed}"], shipped=True, object_svd=svd, adds=True)
 
 
 SHIPPED_RECIPE = Path("configs/ped2.yaml")
@@ -69,13 +81,16 @@ SHIPPED_RECIPE = Path("configs/ped2.yaml")
 ROWS = [
     Row("shipped", "memory of normal motion alone, this recipe (shipped as src/svdgan/weights/ped2.pt)",
         shipped=True),
+    Row("look", "memory of normal motion + the look of the cells that move (memory.look=true, the option "
+        "configs/look.yaml)", ["memory.look=true"], shipped=True, adds=True),
     *[Row(f"objects_{group}", f"memory of normal motion + objects' {group}"
           f"{'' if group == 'place' else ' at their place'}"
           f" (memory.objects=[{group}]{', the option configs/objects.yaml' if group == 'size' else ''})",
-          [f"memory.objects=[{group}]"], shipped=True) for group in ("size", "motion", "look", "place")],
+          [f"memory.objects=[{group}]"], shipped=True, adds=True) for group in ("size", "motion", "look", "place")],
     Row("objects_error", "memory of normal motion + the SVD-GAN on objects' error at their place "
         "(memory.objects=[error], the option configs/objects_generator.yaml)", ["memory.objects=[error]"],
-        shipped=True),
+        shipped=True, object_svd=True, adds=True),
+    *[_objects_error_row(svd, seed) for seed in range(OBJECT_SEEDS) for svd in (False, True) if seed or not svd],
     Row("full", "SVD-GAN + memory of normal motion (configs/svdgan_memory.yaml, the recipe before)"),
     Row("no_memory", "without the memory of normal motion (the generator alone)", score=GENERATOR_ALONE),
     Row("memory_copy", "memory of normal motion, frame t-1 in place of the generator", baseline=True,
@@ -214,6 +229,7 @@ def run_benchmark(data: Path, recipe: Path, runs: Path, only: list[str] | None =
         generator = config.score.generator  # a recipe without it runs none: no parameters, no FLOPs
         results["rows"].append({
             "name": row.name, "label": row.label, "overrides": overrides + row.score, "svd": row.svd,
+            "object_svd": row.object_svd,
             "model": str(model), "parameters": parameter_counts(cfg)["generator"] if generator else 0,
             "gflops_per_frame": flops_per_frame(cfg)["causal_per_output_frame"] / 1e9 if generator else 0.0,
             "steps": int(payload["step"]), "train_seconds": round(float(payload.get("train_seconds", 0.0)), 1),
@@ -234,11 +250,15 @@ def merge(previous: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any
         if r.get("svd") is not None or previous.get("steps") == new["steps"]:
             kept[r["name"]] = {"hardware": previous.get("hardware"), **r}
     kept.update({r["name"]: r for r in new["rows"]})
+    for row in ROWS:  # what the rows are, as this version describes them (rows run before it lack it)
+        if row.name in kept:
+            kept[row.name].update(object_svd=row.object_svd, adds=row.adds)
     order = [r.name for r in ROWS + PAPER_ROWS]
     rows = sorted(kept.values(), key=lambda r: order.index(r["name"]) if r["name"] in order else len(order))
     main_rows = [r for r in rows if r.get("svd") is None]
     machine = main_rows[0]["hardware"] if main_rows else new["hardware"]  # the main table's machine
-    return {**new, "hardware": machine, "rows": rows, "paper_claim": paper_claim(rows)}
+    return {**new, "hardware": machine, "rows": rows, "paper_claim": paper_claim(rows),
+            "object_claim": object_claim(rows)}
 
 
 def _copy_counterpart(row: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, float]:
@@ -270,7 +290,7 @@ def markdown_table(results: dict[str, Any]) -> str:
         shares = [f"{r['micro_auc_train'] - no_model[k]:+.4f}" if k in no_model else "-"
                   for k in ("generator_replaced", "nothing_learned")]
         label = labels.get(r["name"], r["label"])
-        if r["name"].startswith("objects_") and shipped is not None:  # the part's share: with it minus without
+        if r.get("adds") and shipped is not None:  # the part's share: with it minus without
             label += f"; the part's share {r['micro_auc_train'] - shipped['micro_auc_train']:+.4f}"
         lines.append(f"| {label} | {r['parameters']:,} | {r['gflops_per_frame']:.2f} | {minutes} "
                      f"| {r['micro_auc_train']:.4f} | {' | '.join(shares)} | {r['micro_auc_video']:.4f} "
@@ -305,12 +325,13 @@ def update_page(page: Path, table: str, start: str = TABLE_START, end: str = TAB
 
 def write_tables(results: dict[str, Any], json_path: Path, pages: list[Path], readme: Path) -> None:
     """The results as JSON, the two tables beside it, and the tables into the pages' markers."""
-    table, pairs = markdown_table(results), paper_claim_table(results)
+    table, pairs, objects = markdown_table(results), paper_claim_table(results), object_claim_table(results)
     json_path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(json_path, lambda tmp: tmp.write_text(json.dumps(results, indent=2) + "\n"))
-    atomic_write(json_path.with_suffix(".md"), lambda tmp: tmp.write_text(f"{table}\n\n{pairs}\n"))
+    atomic_write(json_path.with_suffix(".md"), lambda tmp: tmp.write_text(f"{table}\n\n{pairs}\n\n{objects}\n"))
     for page in pages:
         update_page(page, table)
+        update_page(page, objects, OBJECTS_START, OBJECTS_END)
     for page in [*pages, readme]:
         update_page(page, pairs, PAIRS_START, PAIRS_END)
 
@@ -347,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.json.is_file():
                 raise UserError(f"no results to rewrite the tables from: {args.json}")
             results = json.loads(args.json.read_text())
-            results["paper_claim"] = paper_claim(results["rows"])  # the statistics as this version computes them
+            results = merge(results, {**results, "rows": []})  # the statistics as this version computes them
             write_tables(results, args.json, [args.page], args.readme)
         else:
             if args.data is None:

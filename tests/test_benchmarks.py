@@ -18,13 +18,18 @@ def test_ped2_benchmark_writes_json_table_readme_and_weights(synthetic_dataset, 
     out_json = tmp_path / "results" / "ped2.json"
     args = ["--data", str(synthetic_dataset), "--recipe", str(TINY), "--runs", str(tmp_path / "runs"),
             "--json", str(out_json), "--page", str(readme), "--readme", str(tmp_path / "README_pairs.md"),
-            "--rows", "shipped", "objects_size", "full", "no_svd", "score_patch", "copy_previous",
+            "--rows", "shipped", "look", "objects_size", "full", "no_svd", "score_patch", "copy_previous",
             "--ship", str(tmp_path / "weights" / "model.pt")]
     assert main(args) == 0
     results = json.loads(out_json.read_text())
-    assert [r["name"] for r in results["rows"]] == ["shipped", "objects_size", "full", "copy_previous", "no_svd",
-                                                   "score_patch"]
-    shipped, objects, full, copy, no_svd, patch = results["rows"]
+    assert [r["name"] for r in results["rows"]] == ["shipped", "look", "objects_size", "full", "copy_previous",
+                                                   "no_svd", "score_patch"]
+    shipped, look, objects, full, copy, no_svd, patch = results["rows"]
+    # the look row: the shipped recipe with the look of the cells that move, and its share
+    assert look["overrides"] == ["memory.look=true"]
+    assert "look" in torch.load(look["model"], weights_only=True)["motion"]
+    share = look["micro_auc_train"] - shipped["micro_auc_train"]
+    assert f"the part's share {share:+.4f}" in (tmp_path / "results" / "ped2.md").read_text()
     # an objects row: the shipped recipe with one group of the memory of normal objects, and its share
     assert objects["overrides"] == ["memory.objects=[size]"] and objects["parameters"] == 0
     share = objects["micro_auc_train"] - shipped["micro_auc_train"]
@@ -47,7 +52,7 @@ def test_ped2_benchmark_writes_json_table_readme_and_weights(synthetic_dataset, 
     assert main(args[:-2] + ["--rows", "full"]) == 0
     assert (tmp_path / "runs" / "full" / "checkpoint.pt").stat().st_mtime_ns == before
     assert [r["name"] for r in json.loads(out_json.read_text())["rows"]] == [
-        "shipped", "objects_size", "full", "copy_previous", "no_svd", "score_patch"]
+        "shipped", "look", "objects_size", "full", "copy_previous", "no_svd", "score_patch"]
 
 
 def test_memory_rows_state_what_the_generator_and_the_memory_each_add(synthetic_dataset, tmp_path):
@@ -347,3 +352,22 @@ def test_where_it_loses_gives_each_videos_auc_and_the_micro_auc_without_it():
     assert first["auc"] == 1.0 and second["auc"] is None and second["normal_mean"] is None
     assert second["anomalous_mean"] == pytest.approx(0.325) and third["micro_auc_without"] < 1.0
     assert result["micro_auc"] < 1.0 == second["micro_auc_without"]  # the faint anomaly costs the AUC
+
+
+def test_the_object_claim_compares_the_object_generators_rows_by_their_svd_arm():
+    from benchmarks.paper_claim import object_claim, object_claim_table
+
+    def row(name: str, svd: bool | None, auc: float) -> dict:
+        return {"name": name, "object_svd": svd, "micro_auc_train": auc, "micro_auc_video": auc - 0.01,
+                "train_seconds": 600.0, "trained_on": "fp32, AVX-512, 2 threads", "steps": 0}
+
+    rows = [row("shipped", None, 0.95), row("objects_error", True, 0.93), row("objects_error_s1", True, 0.92),
+            row("objects_error_nosvd", False, 0.925), row("objects_error_nosvd_s1", False, 0.935)]
+    assert object_claim(rows[:3]) is None  # one arm only: nothing to compare
+    claim = object_claim(rows)
+    assert claim["seeds"] == {"without": ["objects_error_nosvd", "objects_error_nosvd_s1"],
+                              "with": ["objects_error", "objects_error_s1"]}
+    assert claim["micro_auc_train"]["difference"] == pytest.approx(0.925 - 0.93)
+    assert "contains zero" in claim["micro_auc_train"]["verdict"]
+    table = object_claim_table({"rows": rows, "object_claim": claim})
+    assert "2 seeds without its SVD loss, 2 with" in table and "-0.0050" in table and "10 min" in table

@@ -80,9 +80,12 @@ class MemoryConfig:
     every: int = 2  # every n-th normal frame goes into the memory
     max_frames: int = 4000  # at most this many normal frames, evenly spread over the footage
     weight: float = 1.0  # the motion score's weight in the sum (both in standard deviations of normal scores)
+    motion: bool = True  # the cells' motion counts (false: an ablation, the other parts alone)
+    look: bool = False  # the looks of the cells that move count too (memory/look.py)
     objects: tuple[str, ...] = ()  # object groups added to the cells' score (place, size, motion, look, error)
     object_steps: int = 1000  # with the `error` group: training steps of the generator on objects
     object_batch: int = 16  # and its clips per step
+    object_svd: float = 1.0  # and the SVD loss's weight in its training (0: without it, to test the paper's claim)
 
 
 @dataclass
@@ -139,7 +142,10 @@ class Config:
              "memory.objects must be distinct groups of place, size, motion, look, error"),
             (self.memory.object_steps >= 1 and self.memory.object_batch >= 1,
              "memory.object_steps and object_batch must be at least 1"),
+            (self.memory.object_svd >= 0, "memory.object_svd must be non-negative"),
             (self.memory.enabled or not self.memory.objects, "memory.objects needs memory.enabled: true"),
+            (self.memory.motion or self.memory.look or self.memory.objects,
+             "memory.motion: false needs memory.look or memory.objects (something must score the frames)"),
             (self.score.generator or self.memory.enabled, "score.generator: false needs memory.enabled: true "
              "(something must score the frames)"),
         ]

@@ -39,11 +39,12 @@ def demo_config(steps: int | None = None) -> Config:
     return config.validate()
 
 
-def recipe_config(objects: tuple[str, ...] = ()) -> Config:
+def recipe_config(objects: tuple[str, ...] = (), look: bool = False) -> Config:
     """The shipped recipe (the shipped model's own settings: the memory of normal motion alone), with
-    the memory of normal objects' `objects` groups beside it if given (configs/objects.yaml: size)."""
+    the memory of normal objects' `objects` groups beside it if given (configs/objects.yaml: size),
+    and with `look` the look of the cells that move (configs/look.yaml)."""
     config = config_from_dict(load_checkpoint(SHIPPED_WEIGHTS)["config"])
-    config.memory.objects = objects
+    config.memory.objects, config.memory.look = objects, look
     return config.validate()
 
 
@@ -51,7 +52,8 @@ DEMO_OBJECTS = ("size",)  # the objects option's groups, as configs/objects.yaml
 
 
 def run_demo(out: Path, steps: int | None = None, svdgan: bool = False, objects_generator: bool = False) -> dict:
-    """The scene, then each model on it: the shipped recipe, the recipe with objects, with `svdgan`
+    """The scene, then each model on it: the shipped recipe, the recipe with the look of the cells
+    that move, the recipe with objects, with `svdgan`
     the demo's SVD-GAN trained `steps` steps, and with `objects_generator` the recipe with the
     SVD-GAN on objects (its own 1000 steps)."""
     if steps is not None and steps < 1:
@@ -60,6 +62,7 @@ def run_demo(out: Path, steps: int | None = None, svdgan: bool = False, objects_
         raise UserError("--steps is the SVD-GAN's training budget: it needs --svdgan")
     start = time.perf_counter()
     models = [("recipe", "the shipped recipe (memory of normal motion alone)", recipe_config()),
+              ("look", "the recipe with the look of the cells that move (configs/look.yaml)", recipe_config(look=True)),
               ("objects", "the recipe with objects' size (configs/objects.yaml)", recipe_config(DEMO_OBJECTS))]
     if svdgan:
         models.append(("svdgan", "the demo's 64 px SVD-GAN", demo_config(steps)))

@@ -121,8 +121,9 @@ def test_the_demo_fits_the_recipe_and_the_objects_option_and_says_what_their_ale
     write_synthetic(tmp_path / "data", SynthConfig(width=64, height=48, train_videos=2,
                                                    test_videos=len(ANOMALY_KINDS), frames=40, seed=2))
     summary = run_demo(tmp_path)  # the scene is there already: the demo uses it
-    assert list(summary["models"]) == ["recipe", "objects"]
+    assert list(summary["models"]) == ["recipe", "look", "objects"]
     recipe, objects = summary["models"]["recipe"], summary["models"]["objects"]
+    assert 0 <= summary["models"]["look"]["micro_auc_train_normalized"] <= 1
     assert list(recipe["by_kind_train_normalized"]) == list(ANOMALY_KINDS) and 0 <= recipe["micro_auc"] <= 1
     assert set(objects["reasons"]) == set(ANOMALY_KINDS)
     assert all(n > 0 for said in objects["reasons"].values() for n in said.values())
@@ -131,4 +132,5 @@ def test_the_demo_fits_the_recipe_and_the_objects_option_and_says_what_their_ale
     fitted = torch.load(tmp_path / "objects" / "checkpoint.pt", weights_only=True)
     assert "generator" not in fitted and fitted["motion"]["objects"]["groups"] == ["size"]  # fitted, not trained
     out = capsys.readouterr().out
-    assert "[1/3] using the synthetic scene" in out and "its alerts say" in out
+    assert "[1/4] using the synthetic scene" in out and "its alerts say" in out
+    assert "look" in torch.load(tmp_path / "look" / "checkpoint.pt", weights_only=True)["motion"]

@@ -35,7 +35,7 @@ def test_benchmark_writes_every_figure(tmp_path, capsys):
     # the detector's stages (the shipped model: the memory of normal motion alone), each timed
     stages = r["stages"]
     assert stages["used"] == ["grey", "flow", "cells"] and stages["frames"] == 8 and stages["objects_per_frame"] > 0
-    assert all(stages["ms_per_frame"][s] > 0 for s in ("grey", "flow", "cells", "background", "objects",
+    assert all(stages["ms_per_frame"][s] > 0 for s in ("grey", "flow", "cells", "look", "background", "objects",
                                                         "object_generator", "object_memory", "generator"))
     assert stages["ms_per_frame_used"] == pytest.approx(sum(stages["ms_per_frame"][s] for s in stages["used"]))
     out = capsys.readouterr().out

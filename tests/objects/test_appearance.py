@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from svdgan.config import MemoryConfig
+from svdgan.config import MemoryConfig, load_config
 from svdgan.errors import UserError
 from svdgan.memory.bank import MotionMemory
 from svdgan.memory.fitting import fit_memory
@@ -113,3 +113,10 @@ def test_svdgan_train_fits_the_generator_on_objects_resumably_and_calibrate_keep
                 calibrated, "--quiet"], capsys)[0] == 0
     kept = torch.load(calibrated, weights_only=True)["motion"]["objects"]["generator"]["weights"]
     assert all(torch.equal(kept[k], objects["generator"]["weights"][k]) for k in kept)
+
+
+def test_the_object_generators_svd_loss_is_a_setting_of_its_own():
+    assert object_generator_config(MemoryConfig()).loss.svd == 1.0  # the paper's, by default
+    assert object_generator_config(MemoryConfig(object_svd=0.0)).loss.svd == 0.0
+    with pytest.raises(UserError, match="object_svd"):
+        load_config(None, ["memory.object_svd=-1"])

@@ -102,11 +102,12 @@ def detector_stages(checkpoint: str | Path | None, n_frames: int, generator_fps:
     stages["ms_per_frame"]["generator"] = 1000 / generator_fps
     objects = ["background", "objects", *(["object_generator"] if "error" in config.memory.objects else []),
                "object_memory"] if config.memory.objects else []
-    stages["used"] = ["grey", "flow", "cells", *objects] + (["generator"] if config.score.generator else [])
+    stages["used"] = ["grey", "flow", "cells", *(["look"] if config.memory.look else []), *objects] + (
+        ["generator"] if config.score.generator else [])
     stages["model"] = str(path)
     stages["ms_per_frame_used"] = sum(stages["ms_per_frame"][s] for s in stages["used"])
-    stages["ms_per_frame_with_objects"] = sum(  # configs/objects.yaml
-        stages["ms_per_frame"][s] for s in STAGES if s != "object_generator")
+    stages["ms_per_frame_with_objects"] = sum(  # configs/objects.yaml: the shipped parts and objects' size
+        stages["ms_per_frame"][s] for s in STAGES if s != "object_generator" and (s != "look" or config.memory.look))
     return stages
 
 

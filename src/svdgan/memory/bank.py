@@ -21,7 +21,8 @@ from scipy.spatial import cKDTree
 from svdgan.config import Config, MemoryConfig
 from svdgan.errors import UserError
 from svdgan.memory.explain import PlaceMotion, Why, cell_box, motion_reason
-from svdgan.memory.flow import N_FEATURES, FlowCells, cell_features, to_grey, video_flows, working_size
+from svdgan.memory.flow import N_FEATURES, FlowCells, cell_features, moving_share, to_grey, video_flows, working_size
+from svdgan.memory.look import LookMemory, cell_looks
 from svdgan.scoring.normalise import causal_smooth
 
 if TYPE_CHECKING:
@@ -58,20 +59,24 @@ def standardise(value: Any, stats: dict[str, float]) -> Any:
 
 
 class MotionMemory:
-    """Normal cells (and, with `memory.objects`, normal objects) and the statistics that fuse the
-    memory's score with the generator's.
+    """Normal cells (with `memory.look`, the looks of those that moved; with `memory.objects`, normal
+    objects) and the statistics that fuse the memory's score with the generator's.
 
-    The memory's score of a frame is its worst cell's distance, smoothed; with objects, the sum of
-    that and the worst object's score (smoothed), each in standard deviations of its normal scores."""
+    The memory's score of a frame is its worst cell's distance, smoothed; with more parts (the worst
+    moving cell's look, the worst object), the sum of each part's smoothed score in standard
+    deviations of its normal scores."""
 
     def __init__(self, bank: torch.Tensor, config: MemoryConfig, frame_size: tuple[int, int],
-                 stats: dict[str, dict[str, float]] | None = None, objects: ObjectPart | None = None):
+                 stats: dict[str, dict[str, float]] | None = None, objects: ObjectPart | None = None,
+                 look: LookMemory | None = None):
         self.bank = bank.float()  # (M, D, gh, gw)
         self.config = config
         self.frame_size = tuple(frame_size)  # (h, w) of the grey frames it was fitted on
-        # {"generator": {mean, std}, "motion": {mean, std}, "generator_scores", and with objects "cells", "objects"}
+        # {"generator": {mean, std}, "motion": {mean, std}, "generator_scores", and per part with more than
+        # one: "cells", "look", "objects"}
         self.stats = stats or {}
         self.objects = objects
+        self.look = look
         self._trees: list[cKDTree] | None = None  # per position: its normal cells and its neighbours'
         self._places: dict[int, PlaceMotion] = {}  # per position, when an explanation first needs it
 
@@ -94,6 +99,12 @@ class MotionMemory:
         if position not in self._places:
             self._places[position] = PlaceMotion.of(self._build()[position].data)
         return self._places[position]
+
+    @property
+    def parts(self) -> list[str]:
+        """The parts whose scores add up to the memory's: "cells" (their motion), "look", "objects"."""
+        return [name for name, used in (("cells", self.config.motion), ("look", self.look is not None),
+                                        ("objects", self.objects is not None)) if used]
 
     @property
     def grid(self) -> tuple[int, int]:
@@ -131,17 +142,23 @@ class MotionMemory:
     def video_scores(self, greys: np.ndarray, smooth: int) -> np.ndarray:
         """The memory's scores of a whole video of grey frames (smoothed)."""
         cells, objects = video_motion(greys, self.config.cell, self.objects and self.objects.finder())
-        cell_scores = causal_smooth(self.distances(cells), smooth)
-        if self.objects is None:
-            return cell_scores
-        if self.objects.generator is not None:
-            self.objects.generator.add_to_video(greys, objects)
-        return self.combine(cell_scores, causal_smooth(np.array([self.objects.frame_score(o)[0] for o in objects]),
-                                                       smooth))
+        parts = {}
+        if self.config.motion:
+            parts["cells"] = self.distances(cells)
+        if self.look is not None:
+            parts["look"] = self.look.distances(video_looks(greys, self.config.cell), moving_share(cells))
+        if self.objects is not None:
+            if self.objects.generator is not None:
+                self.objects.generator.add_to_video(greys, objects)
+            parts["objects"] = np.array([self.objects.frame_score(o)[0] for o in objects])
+        return self.combine({name: causal_smooth(scores, smooth) for name, scores in parts.items()})
 
-    def combine(self, cells: np.ndarray, objects: np.ndarray) -> np.ndarray:
-        """Smoothed cell and object scores -> the memory's score: their sum, each standardised."""
-        return standardise(cells, self.stats["cells"]) + standardise(objects, self.stats["objects"])
+    def combine(self, parts: dict[str, np.ndarray]) -> np.ndarray:
+        """Each part's smoothed scores -> the memory's score: the cells' alone as they are, or the sum
+        of the parts' in standard deviations of their normal scores."""
+        if list(parts) == ["cells"]:
+            return parts["cells"]
+        return sum(standardise(scores, self.stats[name]) for name, scores in parts.items())
 
     def fuse(self, generator: np.ndarray | None, motion: np.ndarray) -> np.ndarray:
         """Generator + weight x motion, each in standard deviations of its normal scores (no
@@ -156,9 +173,12 @@ class MotionMemory:
 
     def to_payload(self) -> dict[str, Any]:
         payload = {"bank": self.bank.half(), "frame_size": list(self.frame_size), "stats": self.stats,
-                   "config": {"height": self.config.height, "cell": self.config.cell, "weight": self.config.weight}}
+                   "config": {"height": self.config.height, "cell": self.config.cell, "weight": self.config.weight,
+                              "motion": self.config.motion}}
         if self.objects is not None:
             payload["objects"] = self.objects.to_payload()
+        if self.look is not None:
+            payload["look"] = self.look.to_payload()
         return payload
 
     @classmethod
@@ -174,7 +194,11 @@ class MotionMemory:
 
                 objects = ObjectPart.from_payload(objects)
                 saved.objects = objects.groups
-            memory = cls(payload["bank"], saved, payload["frame_size"], payload["stats"], objects)
+            look = payload.get("look")
+            if look is not None:
+                look = LookMemory.from_payload(look)
+            saved.look = look is not None
+            memory = cls(payload["bank"], saved, payload["frame_size"], payload["stats"], objects, look)
         except (KeyError, TypeError, RuntimeError) as exc:
             raise UserError(f"the checkpoint's motion memory is malformed: {exc}") from None
         if memory.bank.ndim != 4 or memory.bank.shape[1] != N_FEATURES:
@@ -182,21 +206,24 @@ class MotionMemory:
         return memory
 
 
+LOOK_REASON = "unusual appearance for this place"
+
+
 class MotionStream:
-    """One stream's motion score, a frame at a time: its previous grey frame and recent distances."""
+    """One stream's memory score, a frame at a time: its previous grey frame, each part's recent
+    scores, and what explains the last frame."""
 
     def __init__(self, memory: MotionMemory, smooth: int):
         self.memory = memory
         self.flow = FlowCells(memory.config.cell)
         self.previous: np.ndarray | None = None
-        self.recent: deque[float] = deque(maxlen=smooth)
+        self.recent: dict[str, deque[float]] = {name: deque(maxlen=smooth) for name in memory.parts}
         self.keep: torch.Tensor | None = None
-        self._worst: tuple[int, np.ndarray, tuple[int, ...]] | None = None  # the last frame's worst cell
         self.finder = memory.objects.finder() if memory.objects is not None else None
         generator = memory.objects.generator if memory.objects is not None else None
         self.errors = generator.stream() if generator is not None else None  # the objects' `error` attribute
-        self.recent_objects: deque[float] = deque(maxlen=smooth)
-        self._worst_object: tuple[SeenObject, tuple[int, ...]] | None = None  # when the objects score the frame
+        # the last frame's part that explains it, what it points at there, and the frame's shape
+        self._explained: tuple[str, Any, tuple[int, ...]] | None = None
 
     def set_ignore(self, keep: torch.Tensor | None) -> None:
         """keep (S, S) at any size, 1 where scored: cells mostly outside it are not scored."""
@@ -204,32 +231,40 @@ class MotionStream:
             F.adaptive_avg_pool2d(keep.float()[None, None], self.memory.grid)[0, 0] >= 0.5).float()
 
     def push(self, image: np.ndarray) -> float:
-        """The frame as read, (H, W, 3) RGB uint8 -> its smoothed motion score."""
-        grey = to_grey(image, self.memory.config.height)
+        """The frame as read, (H, W, 3) RGB uint8 -> its smoothed memory score."""
+        memory, cell = self.memory, self.memory.config.cell
+        grey = to_grey(image, memory.config.height)
         if self.previous is not None and self.previous.shape != grey.shape:
             self.previous = None  # the source changed size: start over
         flow = self.flow.flow(self.previous, grey)
-        cells = cell_features(flow, self.memory.config.cell)
+        cells = cell_features(flow, cell)
         self.previous = grey
-        distances = self.memory.cell_distances(cells[None], self.keep)[:, 0]  # (G,)
-        worst = int(distances.argmax())
-        self._worst = (worst, cells.flatten(1)[:, worst].numpy(), image.shape)  # its Why is made when asked for
-        self.recent.append(float(distances[worst]))
-        cell_score = sum(self.recent) / len(self.recent)
-        if self.finder is None:
-            return cell_score
-        part = self.memory.objects
-        objects = [o for o in self.finder.push(grey, flow) if self._kept(o)]
-        if self.errors is not None:
-            self.errors.push(grey, objects)
-        score, index = part.frame_score(objects)
-        self.recent_objects.append(score)
-        object_score = sum(self.recent_objects) / len(self.recent_objects)
-        # the part further from normal explains the frame
-        by_objects = index is not None and standardise(score, self.memory.stats["objects"]) > standardise(
-            self.recent[-1], self.memory.stats["cells"])
-        self._worst_object = (objects[index], image.shape) if by_objects else None
-        return float(self.memory.combine(np.array([cell_score]), np.array([object_score]))[0])
+        now: dict[str, float] = {}  # each part's score of this frame, before smoothing
+        pointed: dict[str, Any] = {}  # and what it points at: the worst cell (or object)
+        if memory.config.motion:
+            distances = memory.cell_distances(cells[None], self.keep)[:, 0]  # (G,)
+            worst = int(distances.argmax())
+            now["cells"], pointed["cells"] = float(distances[worst]), (worst, cells.flatten(1)[:, worst].numpy())
+        if memory.look is not None:
+            looks = memory.look.cell_distances(cell_looks(grey, cell)[None], moving_share(cells)[None], self.keep)[:, 0]
+            now["look"], pointed["look"] = float(looks.max()), int(looks.argmax())
+        if self.finder is not None:
+            objects = [o for o in self.finder.push(grey, flow) if self._kept(o)]
+            if self.errors is not None:
+                self.errors.push(grey, objects)
+            now["objects"], index = memory.objects.frame_score(objects)
+            pointed["objects"] = None if index is None else objects[index]
+        for name, score in now.items():
+            self.recent[name].append(score)
+        self._explained = (self._explaining(now, pointed), pointed, image.shape)
+        return float(memory.combine({name: np.array([sum(r) / len(r)]) for name, r in self.recent.items()})[0])
+
+    def _explaining(self, now: dict[str, float], pointed: dict[str, Any]) -> str:
+        """The part of this frame's score furthest from normal (an object part with no object cannot be)."""
+        candidates = [name for name in now if pointed[name] is not None]
+        if len(candidates) == 1 or len(now) == 1:
+            return candidates[0] if candidates else next(iter(now))
+        return max(candidates, key=lambda name: standardise(now[name], self.memory.stats[name]))
 
     def _kept(self, seen: SeenObject) -> bool:
         """Whether an object's centre lies in a scored cell (not in an ignored region)."""
@@ -243,17 +278,27 @@ class MotionStream:
     @property
     def why(self) -> Why | None:
         """What made the last frame's worst cell (or object) unusual, and where (None before the first frame)."""
-        if self._worst is None:
+        if self._explained is None:
             return None
-        if self._worst_object is not None:
-            seen, shape = self._worst_object
-            scale = shape[0] / self.memory.config.height
+        part, pointed, shape = self._explained
+        config = self.memory.config
+        if part == "objects" and pointed["objects"] is not None:
+            seen = pointed["objects"]
+            scale = shape[0] / config.height
             x, y, w, h = (round(v * scale) for v in seen.box)
             return Why(self.memory.objects.reason(seen), (x, y, w, h))
-        position, cell, shape = self._worst
-        config = self.memory.config
-        return Why(motion_reason(cell, self.memory.place_motion(position)),
+        if part == "look":
+            return Why(LOOK_REASON, cell_box(pointed["look"], self.memory.grid, config.cell, config.height, shape))
+        if "cells" not in pointed:  # the memory does not score motion and nothing else points anywhere
+            return None
+        position, features = pointed["cells"]
+        return Why(motion_reason(features, self.memory.place_motion(position)),
                    cell_box(position, self.memory.grid, config.cell, config.height, shape))
+
+
+def video_looks(greys: np.ndarray, cell: int) -> torch.Tensor:
+    """A video's grey frames -> each frame's cell looks (N, N_LOOK, gh, gw)."""
+    return torch.stack([cell_looks(grey, cell) for grey in greys])
 
 
 def video_motion(greys: np.ndarray, cell: int, finder: ObjectFinder | None = None

@@ -13,9 +13,10 @@ from tqdm import tqdm
 from svdgan.config import Config, MemoryConfig
 from svdgan.data.frames import VideoRef
 from svdgan.errors import UserError
-from svdgan.memory.bank import MotionMemory, video_motion
-from svdgan.memory.flow import grey_video
+from svdgan.memory.bank import MotionMemory, video_looks, video_motion
+from svdgan.memory.flow import grey_video, moving_share
 from svdgan.memory.folds import folds
+from svdgan.memory.look import LookMemory
 from svdgan.memory.objects import ObjectPart, fit_object_memory, frame_scores
 from svdgan.objects.appearance import ObjectGenerator, normal_clips
 from svdgan.objects.attributes import SeenObject
@@ -39,9 +40,10 @@ FILL_CLIPS = 2000  # normal clips whose median error stands in for an object's b
 def fit_memory(greys: list[np.ndarray], config: MemoryConfig, smooth: int, fit_generator: GeneratorFit | None = None
                ) -> tuple[MotionMemory, list[np.ndarray]]:
     """A memory of the normal grey videos (N, h, w), and every normal frame's smoothed score from a
-    memory without its fold (so the scores are what unseen normal footage gets). With
-    `config.objects`, the memory of normal objects is fitted beside the cells' from the same flow;
-    with its `error` group, `fit_generator` trains the generator on objects first."""
+    memory without its fold (so the scores are what unseen normal footage gets). With `config.look`,
+    the looks of the cells that moved are remembered beside their motion; with `config.objects`, the
+    memory of normal objects is fitted beside the cells' from the same flow; with its `error` group,
+    `fit_generator` trains the generator on objects first."""
     if len({g.shape[1:] for g in greys}) != 1:
         raise UserError("normal videos of different frame sizes: calibrate the motion memory per camera")
     if sum(len(g) for g in greys) < 8:
@@ -53,22 +55,39 @@ def fit_memory(greys: list[np.ndarray], config: MemoryConfig, smooth: int, fit_g
         c, seen = video_motion(g, config.cell, background and ObjectFinder(background))
         cells.append(c)
         objects.append(seen)
-    raw = [np.empty(len(c)) for c in cells]
+    # a look and the moving share in one tensor, so that the bank's frames are the same for both
+    looks = [torch.cat([video_looks(g, config.cell), moving_share(c)[:, None]], 1) for g, c in zip(greys, cells)
+             ] if config.look else None
+    raw = {name: [np.empty(len(c)) for c in cells] for name in ("cells", "look") if name != "look" or looks}
     for i, part in folds([len(c) for c in cells]):
-        rest = [c for j, c in enumerate(cells) if j != i] or [  # one video: the rest of it
-            torch.cat([cells[i][:part.start], cells[i][part.stop:]])]
-        raw[i][part] = MotionMemory(fit_bank(rest, config), config, frame_size).distances(cells[i][part])
-    scores = [causal_smooth(r, smooth) for r in raw]
-    memory = MotionMemory(fit_bank(cells, config), config, frame_size)
-    if background is None:
-        return memory, scores
-    generator = _object_generator(greys, objects, fit_generator) if "error" in config.objects else None
-    object_memory, held_out = fit_object_memory(objects)
-    memory.objects = ObjectPart(background, object_memory, config.objects, generator)
-    object_scores = [causal_smooth(frame_scores(object_memory, v, config.objects), smooth) for v in held_out]
-    memory.stats = {"cells": normal_stats(np.concatenate(scores)),
-                    "objects": normal_stats(np.concatenate(object_scores))}
-    return memory, [memory.combine(c, o) for c, o in zip(scores, object_scores)]
+        raw["cells"][i][part] = MotionMemory(fit_bank(_rest(cells, i, part), config), config, frame_size
+                                             ).distances(cells[i][part])
+        if looks is not None:
+            raw["look"][i][part] = _look_memory(_rest(looks, i, part), config).distances(looks[i][part, :-1],
+                                                                                           looks[i][part, -1])
+    normal = {name: [causal_smooth(r, smooth) for r in scores] for name, scores in raw.items()
+              if name != "cells" or config.motion}
+    memory = MotionMemory(fit_bank(cells, config), config, frame_size,
+                          look=_look_memory(looks, config) if looks is not None else None)
+    if background is not None:
+        generator = _object_generator(greys, objects, fit_generator) if "error" in config.objects else None
+        object_memory, held_out = fit_object_memory(objects)
+        memory.objects = ObjectPart(background, object_memory, config.objects, generator)
+        normal["objects"] = [causal_smooth(frame_scores(object_memory, v, config.objects), smooth) for v in held_out]
+    if list(normal) != ["cells"]:  # the cells' motion alone is standardised with the fused scores, as before
+        memory.stats = {name: normal_stats(np.concatenate(scores)) for name, scores in normal.items()}
+    return memory, [memory.combine({name: scores[v] for name, scores in normal.items()}) for v in range(len(cells))]
+
+
+def _rest(videos: list[torch.Tensor], i: int, part: slice) -> list[torch.Tensor]:
+    """The normal footage without video i's `part`: the other videos (one video: the rest of it)."""
+    return [v for j, v in enumerate(videos) if j != i] or [torch.cat([videos[i][:part.start], videos[i][part.stop:]])]
+
+
+def _look_memory(looks: list[torch.Tensor], config: MemoryConfig) -> LookMemory:
+    """The looks (with their moving shares as the last channel) of the bank's frames."""
+    bank = fit_bank(looks, config)
+    return LookMemory.fit(bank[:, :-1], bank[:, -1])
 
 
 def _object_generator(greys: list[np.ndarray], objects: list[list[list[SeenObject]]],

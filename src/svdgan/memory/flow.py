@@ -45,6 +45,11 @@ def cell_features(flow: np.ndarray, cell: int) -> torch.Tensor:
     return torch.from_numpy(np.concatenate(cells).astype(np.float32))
 
 
+def moving_share(cells: torch.Tensor) -> torch.Tensor:
+    """(..., N_FEATURES, gh, gw) cell features -> (..., gh, gw) each cell's share of moving pixels."""
+    return cells[..., 4, :, :] / 2
+
+
 class FlowCells:
     """Cell features of the motion between consecutive grey frames (one per stream: DIS keeps buffers)."""
 

@@ -33,7 +33,7 @@ def object_generator_config(memory: MemoryConfig) -> Config:
     return apply_overrides(Config(), [
         f"model.size={CROP}", "model.channels=1", f"model.clip_len={LENGTH}", "model.target=reconstruct",
         "model.skips=false", "train.precision=fp32", f"train.steps={memory.object_steps}",
-        f"train.batch_size={memory.object_batch}"])
+        f"train.batch_size={memory.object_batch}", f"loss.svd={memory.object_svd}"])
 
 
 def as_input(clips: np.ndarray) -> torch.Tensor:

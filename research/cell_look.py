@@ -1,0 +1,139 @@
+"""Whether the memory of normal motion should remember the look of the cells that move
+(`memory.look`, svdgan/memory/look.py), and from what share of moving pixels a cell's look counts
+(its gate), chosen where choosing is allowed: on the synthetic scene (issue 22). Micro AUC of the
+cells' motion alone, of the look alone and of their sum (each in standard deviations of normal
+scores held out video by video, as `svdgan train` fits them), for each gate, on three scenes drawn
+from three seeds at the working height; the gate with the best mean of the sum is the choice.
+With --data, the same on a benchmark's test labels, as analysis, never as the choice.
+
+    python -m research.cell_look [--data ../shared/data/ucsd_ped2 --cache runs/flow] --json F
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from research.object_probe import motion
+from research.recipe_on_synth import SCENE, flows
+from svdgan.config import MemoryConfig
+from svdgan.data.datasets import discover
+from svdgan.data.groundtruth import frame_labels
+from svdgan.data.synth import SynthConfig, write_synthetic
+from svdgan.errors import UserError
+from svdgan.evaluation.metrics import auc
+from svdgan.memory.bank import MotionMemory, standardise, video_looks
+from svdgan.memory.fitting import fit_bank, normal_stats
+from svdgan.memory.flow import cell_features, grey_video, moving_share
+from svdgan.memory.folds import folds
+from svdgan.memory.look import LookMemory
+from svdgan.scoring.normalise import causal_smooth
+from svdgan.utils.files import write_results
+from svdgan.utils.hardware import describe, hardware
+
+GATES = (0.0, 0.1, 0.25, 0.5)  # share of a cell's pixels that must move for its look to count
+SMOOTH = 5
+
+
+def features(pairs: list[tuple[np.ndarray, list[np.ndarray]]], cell: int) -> list[dict[str, torch.Tensor]]:
+    """Per video (grey frames, flows): its cells' motion, looks and moving shares."""
+    out = []
+    for greys, video_flows in tqdm(pairs, desc="cells and looks", leave=False):
+        cells = torch.stack([cell_features(np.asarray(f, np.float32), cell) for f in video_flows])
+        out.append({"cells": cells, "looks": video_looks(np.asarray(greys), cell), "moving": moving_share(cells)})
+    return out
+
+
+def part_scores(train: list[dict[str, torch.Tensor]], test: list[dict[str, torch.Tensor]], config: MemoryConfig,
+                gate: float | None) -> list[np.ndarray]:
+    """Test videos' smoothed scores of one part (gate None: the cells' motion; else the look at that
+    gate), in standard deviations of the normal videos' scores against memories without them."""
+    def memory(videos: list[dict[str, torch.Tensor]]) -> Any:
+        if gate is None:
+            return MotionMemory(fit_bank([v["cells"] for v in videos], config), config, (config.height, 1))
+        bank = fit_bank([torch.cat([v["looks"], v["moving"][:, None]], 1) for v in videos], config)
+        return LookMemory.fit(bank[:, :-1], bank[:, -1], gate)
+
+    def scores(m: Any, video: dict[str, torch.Tensor]) -> np.ndarray:
+        raw = m.distances(video["cells"]) if gate is None else m.distances(video["looks"], video["moving"])
+        return causal_smooth(raw, SMOOTH)
+
+    normal = [scores(memory([v for j, v in enumerate(train) if j != i]), train[i])
+              for i, _ in folds([len(v["cells"]) for v in train])]
+    stats, full = normal_stats(np.concatenate(normal)), memory(train)
+    return [standardise(scores(full, v), stats) for v in test]
+
+
+def rows(train: list[dict[str, torch.Tensor]], test: list[dict[str, torch.Tensor]], labels: np.ndarray,
+         config: MemoryConfig) -> dict[str, float]:
+    cells = part_scores(train, test, config, None)
+    out = {"cells": auc(np.concatenate(cells), labels)}
+    for gate in GATES:
+        look = part_scores(train, test, config, gate)
+        out[f"look (gate {gate})"] = auc(np.concatenate(look), labels)
+        out[f"cells+look (gate {gate})"] = auc(np.concatenate([c + k for c, k in zip(cells, look)]), labels)
+    return out
+
+
+def synthetic_scene(scene: SynthConfig, config: MemoryConfig) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        dataset = discover(write_synthetic(Path(tmp) / "scene", scene))
+        split = {}
+        for name, videos in (("train", dataset.train), ("test", dataset.test)):
+            greys = [grey_video(v, config.height) for v in tqdm(videos, desc=f"{name} videos", leave=False)]
+            split[name] = features([(g, flows(g)) for g in greys], config.cell)
+        labels = np.concatenate([frame_labels(t, len(v["cells"]), ref.name) for ref, t, v in
+                                 zip(dataset.test, dataset.ground_truth, split["test"], strict=True)])
+    return rows(split["train"], split["test"], labels, config)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=3, help="synthetic scenes drawn (seeds 7, 8, ...)")
+    parser.add_argument("--data", type=Path, help="also score a benchmark's test labels (analysis only)")
+    parser.add_argument("--cache", type=Path, help="with --data: grey frames and flow kept here between runs")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    config, start = MemoryConfig(enabled=True), time.perf_counter()
+    try:
+        if args.seeds < 1:
+            raise UserError("--seeds must be at least 1")
+        per_seed = [synthetic_scene(SynthConfig(**{**SCENE.__dict__, "seed": SCENE.seed + k}), config)
+                    for k in range(args.seeds)]
+        analysis = None
+        if args.data is not None:
+            videos = motion(args.data, config, args.cache)
+            analysis = rows(features(videos["train"], config.cell), features(videos["test"], config.cell),
+                            np.concatenate(videos["labels"]), config)
+    except UserError as exc:
+        print(f"svdgan: error: {exc}", file=sys.stderr)
+        return 2
+    synthetic = {name: {"micro_auc": float(np.mean([s[name] for s in per_seed])),
+                        "per_seed": [s[name] for s in per_seed]} for name in per_seed[0]}
+    gate = max(GATES, key=lambda g: synthetic[f"cells+look (gate {g})"]["micro_auc"])
+    results = {"scene": SCENE.__dict__, "seeds": args.seeds, "cell": config.cell, "smooth": SMOOTH,
+               "synthetic": synthetic, "choice": {"gate": gate,
+                                                  "look_helps": synthetic[f"cells+look (gate {gate})"]["micro_auc"]
+                                                  > synthetic["cells"]["micro_auc"]},
+               "analysis": None if analysis is None else {"data": str(args.data), "micro_auc": analysis},
+               "seconds": round(time.perf_counter() - start, 1), "hardware": hardware()}
+    for name, row in synthetic.items():
+        line = f"{name:24s} synthetic {row['micro_auc']:.4f} ({', '.join(f'{v:.4f}' for v in row['per_seed'])})"
+        print(line + (f"   {args.data} (analysis) {analysis[name]:.4f}" if analysis else ""))
+    print(f"chosen on the synthetic scene ({describe(results['hardware'])}, {results['seconds']:.0f} s): gate {gate}, "
+          f"the look {'helps' if results['choice']['look_helps'] else 'does not help'}")
+    if args.json:
+        write_results(args.json, results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
