@@ -127,3 +127,17 @@ def test_the_look_and_its_gate_are_chosen_on_the_synthetic_scene(capsys):
     capsys.readouterr()
     assert main(["--seeds", "0"]) == 2
     assert capsys.readouterr().err.strip() == "svdgan: error: --seeds must be at least 1"
+
+
+def test_a_recipe_with_the_look_trains_evaluates_and_detects_alike(synthetic_dataset, tmp_path, capsys):
+    from ..memory.test_motion import detect_scores_as_evaluate, run
+
+    out = tmp_path / "run"
+    settings = ["memory.enabled=true", "memory.height=32", "memory.cell=8", "memory.look=true",
+                "score.generator=false"]
+    assert run(["train", "--data", synthetic_dataset, "--out", out, "--config", TINY, "--quiet",
+                *[a for s in settings for a in ("--set", s)]], capsys)[0] == 0
+    payload = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert set(payload["motion"]["stats"]) >= {"cells", "look", "motion"} and payload["motion"]["look"]["gate"] == 0
+    metrics = detect_scores_as_evaluate(out / "checkpoint.pt", synthetic_dataset, tmp_path, capsys)
+    assert 0 <= metrics["micro_auc"] <= 1
