@@ -12,7 +12,7 @@ from svdgan.errors import UserError
 from svdgan.memory.bank import MotionMemory
 from svdgan.memory.fitting import fit_memory
 from svdgan.model.generator import Generator
-from svdgan.objects.appearance import ObjectGenerator, normal_clips, object_generator_config
+from svdgan.objects.appearance import LENGTH, ObjectGenerator, normal_clips, object_generator_config
 
 from ..memory.test_motion import detect_scores_as_evaluate, run
 from ..memory.test_object_part import BACKGROUND, rgb
@@ -120,3 +120,23 @@ def test_the_object_generators_svd_loss_is_a_setting_of_its_own():
     assert object_generator_config(MemoryConfig(object_svd=0.0)).loss.svd == 0.0
     with pytest.raises(UserError, match="object_svd"):
         load_config(None, ["memory.object_svd=-1"])
+
+
+def test_the_generator_on_objects_resumes_a_checkpoint_of_an_older_version_but_not_of_another_config(tmp_path):
+    from svdgan.model.checkpoint import load_checkpoint, save_checkpoint
+    from svdgan.training.objects import train_object_generator
+
+    clips = np.random.default_rng(0).integers(0, 255, (8, LENGTH, 32, 32)).astype(np.uint8)
+    config = object_generator_config(MemoryConfig(object_steps=2, object_batch=2))
+    checkpoint = tmp_path / "objects_generator.pt"
+    train_object_generator(clips, config, checkpoint)
+    payload = load_checkpoint(checkpoint)
+    assert payload["step"] == 2
+    # as written before memory.look existed, and interrupted after its first step: it resumes
+    del payload["config"]["memory"]["look"]
+    save_checkpoint(checkpoint, {**payload, "step": 1})
+    train_object_generator(clips, config, checkpoint)
+    assert load_checkpoint(checkpoint)["step"] == 2
+    with pytest.raises(UserError, match="another config"):
+        train_object_generator(clips, object_generator_config(MemoryConfig(object_steps=2, object_batch=2,
+                                                                           object_svd=0.0)), checkpoint)

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from svdgan.config import Config
+from svdgan.config import Config, config_from_dict
 from svdgan.errors import UserError
 from svdgan.memory.fitting import GeneratorFit
 from svdgan.model.checkpoint import load_checkpoint, save_checkpoint
@@ -33,7 +33,8 @@ def train_object_generator(clips: np.ndarray, config: Config, checkpoint: Path |
     models, done, seconds = Models(config), 0, 0.0
     if checkpoint is not None and checkpoint.exists():
         payload = load_checkpoint(checkpoint)
-        if payload.get("config") != config.to_dict():
+        # as this version reads it: settings added since it was written take their defaults
+        if config_from_dict(payload.get("config") or {}).to_dict() != config.to_dict():
             raise UserError(f"{checkpoint} holds a generator on objects of another config: remove it to start over")
         models.load(payload["models"])
         done, seconds = int(payload["step"]), float(payload["seconds"])
