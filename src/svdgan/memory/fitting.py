@@ -58,7 +58,8 @@ def fit_memory(greys: list[np.ndarray], config: MemoryConfig, smooth: int, fit_g
     # a look and the moving share in one tensor, so that the bank's frames are the same for both
     looks = [torch.cat([video_looks(g, config.cell), moving_share(c)[:, None]], 1) for g, c in zip(greys, cells)
              ] if config.look else None
-    raw = {name: [np.empty(len(c)) for c in cells] for name in ("cells", "look") if name != "look" or looks}
+    parts = ["cells", "look"] if looks is not None else ["cells"]
+    raw = {name: [np.empty(len(c)) for c in cells] for name in parts}
     for i, part in folds([len(c) for c in cells]):
         raw["cells"][i][part] = MotionMemory(fit_bank(_rest(cells, i, part), config), config, frame_size
                                              ).distances(cells[i][part])
