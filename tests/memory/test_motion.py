@@ -213,19 +213,6 @@ def test_another_view_is_scored_without_the_memory_by_evaluate_and_detect_alike(
     assert code == 0 and len(out_text.splitlines()) == 6 and "scored by the generator alone" in err
 
 
-def test_denormals_are_kept_for_the_search_and_flushed_again_after():
-    from svdgan.memory.bank import denormals_kept
-
-    flushed = lambda: torch.tensor([1e-40]).mul(1.0).item() == 0.0  # noqa: E731
-    assert torch.set_flush_denormal(True) and flushed()  # as StreamScorer sets it
-    try:
-        with denormals_kept():
-            assert not flushed()
-        assert flushed()
-    finally:
-        torch.set_flush_denormal(False)
-
-
 def test_a_model_scored_by_its_memory_alone_never_runs_the_generator(synthetic_dataset, tmp_path, capsys,
                                                                      monkeypatch):
     from svdgan.model.generator import Generator

@@ -9,20 +9,18 @@ that fuse its score with the generator's and is stored in the checkpoint.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.spatial import cKDTree
 
 from svdgan.config import Config, MemoryConfig
 from svdgan.errors import UserError
 from svdgan.memory.explain import PlaceMotion, Why, cell_box, motion_reason
 from svdgan.memory.flow import N_FEATURES, FlowCells, cell_features, moving_share, to_grey, video_flows, working_size
 from svdgan.memory.look import LookMemory, cell_looks
+from svdgan.memory.nearest import NearestTree
 from svdgan.scoring.normalise import causal_smooth
 
 if TYPE_CHECKING:
@@ -37,20 +35,6 @@ def _with_neighbours(cells: torch.Tensor) -> torch.Tensor:
     padded = F.pad(cells, (1, 1, 1, 1), mode="replicate")
     shifted = torch.stack([padded[:, :, y:y + gh, x:x + gw] for y in range(3) for x in range(3)], 1)
     return shifted.permute(3, 4, 0, 1, 2).reshape(gh * gw, m * 9, d)
-
-
-@contextmanager
-def denormals_kept() -> Iterator[None]:
-    """scipy's k-d tree crashes (segmentation fault) while denormals are flushed to zero, which
-    StreamScorer turns on for torch's speed: off here, back on after."""
-    flushed = torch.tensor([1e-40]).mul(1.0).item() == 0.0
-    if flushed:
-        torch.set_flush_denormal(False)
-    try:
-        yield
-    finally:
-        if flushed:
-            torch.set_flush_denormal(True)
 
 
 def standardise(value: Any, stats: dict[str, float]) -> Any:
@@ -77,27 +61,23 @@ class MotionMemory:
         self.stats = stats or {}
         self.objects = objects
         self.look = look
-        self._trees: list[cKDTree] | None = None  # per position: its normal cells and its neighbours'
+        self._trees: list[NearestTree] | None = None  # per position: its normal cells and its neighbours'
         self._places: dict[int, PlaceMotion] = {}  # per position, when an explanation first needs it
 
-    def _build(self) -> list[cKDTree]:
-        if self._trees is None:  # repeated cells (still places) are kept once: the nearest is the same
-            with denormals_kept():
-                self._trees = [cKDTree(np.unique(points.astype(np.float64), axis=0))
-                               for points in _with_neighbours(self.bank).numpy()]
+    def _build(self) -> list[NearestTree]:
+        if self._trees is None:
+            self._trees = [NearestTree(points, unique=True) for points in _with_neighbours(self.bank).numpy()]
         return self._trees
 
     def _nearest(self, queries: np.ndarray) -> np.ndarray:
         """(G, N, D) queries per position -> (G, N) distance to the nearest normal cell there (exact,
         with one k-d tree per position, cheaper than a brute-force search)."""
-        trees = self._build()
-        with denormals_kept():
-            return np.stack([tree.query(q, k=1)[0] for tree, q in zip(trees, queries)])
+        return np.stack([tree.distances(q) for tree, q in zip(self._build(), queries)])
 
     def place_motion(self, position: int) -> PlaceMotion:
         """The normal motion at a cell's `position` (row-major) and its neighbours."""
         if position not in self._places:
-            self._places[position] = PlaceMotion.of(self._build()[position].data)
+            self._places[position] = PlaceMotion.of(self._build()[position].points)
         return self._places[position]
 
     @property

@@ -14,9 +14,9 @@ from typing import Any
 import cv2
 import numpy as np
 import torch
-from scipy.spatial import cKDTree
 
 from svdgan.errors import UserError
+from svdgan.memory.nearest import NearestTree
 
 ORIENTATIONS = 9  # bins of unsigned gradient orientation
 SPLIT = 2  # each cell's histogram is taken over SPLIT x SPLIT parts of it
@@ -52,7 +52,7 @@ class LookMemory:
         self.looks = looks.astype(np.float32)  # (K, N_LOOK) normal cells' looks, where they moved
         self.positions = positions.astype(np.int64)  # (K,) their positions, row-major in `grid`
         self.grid = tuple(grid)
-        self._trees: dict[int, cKDTree] | None = None
+        self._trees: dict[int, NearestTree] | None = None
 
     @classmethod
     def fit(cls, looks: torch.Tensor, moving: torch.Tensor, gate: float = GATE) -> LookMemory:
@@ -63,7 +63,7 @@ class LookMemory:
         return cls(looks.reshape(n, d, gh * gw).permute(0, 2, 1).numpy()[frames, positions], positions, (gh, gw),
                    gate)
 
-    def _build(self) -> dict[int, cKDTree]:
+    def _build(self) -> dict[int, NearestTree]:
         if self._trees is None:
             gh, gw = self.grid
             rows, cols = np.divmod(self.positions, gw)
@@ -72,7 +72,7 @@ class LookMemory:
                 row, col = divmod(position, gw)
                 near = (np.abs(rows - row) <= 1) & (np.abs(cols - col) <= 1)
                 if near.any():  # a place where nothing moved in normal footage has no looks to compare with
-                    self._trees[position] = cKDTree(np.unique(self.looks[near].astype(np.float64), axis=0))
+                    self._trees[position] = NearestTree(self.looks[near], unique=True)
         return self._trees
 
     def cell_distances(self, looks: torch.Tensor, moving: torch.Tensor, keep: torch.Tensor | None = None
@@ -90,7 +90,7 @@ class LookMemory:
         out = np.zeros((gh * gw, n))
         for position, tree in self._build().items():
             if moves[position].any():
-                out[position, moves[position]] = tree.query(queries[position, moves[position]], k=1)[0]
+                out[position, moves[position]] = tree.distances(queries[position, moves[position]])
         return out
 
     def distances(self, looks: torch.Tensor, moving: torch.Tensor) -> np.ndarray:

@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.spatial import cKDTree
 
 from svdgan.errors import UserError
-from svdgan.memory.bank import denormals_kept, standardise
+from svdgan.memory.bank import standardise
 from svdgan.memory.folds import folds
+from svdgan.memory.nearest import NearestTree
 from svdgan.objects.appearance import ObjectGenerator
 from svdgan.objects.attributes import DESCRIBED, GROUPS, WIDTHS, SeenObject
 from svdgan.objects.background import Background
@@ -41,7 +41,7 @@ class ObjectMemory:
         self.attributes = {g: a.astype(np.float64) for g, a in attributes.items()}  # group -> (M, W)
         self.scale = {g: np.maximum(a.std(0), 1e-6) for g, a in self.attributes.items()}  # per attribute
         self.stats = stats or {}  # group -> {mean, std} of normal objects' distances
-        self._trees: dict[str, cKDTree] = {}
+        self._trees: dict[str, NearestTree] = {}
 
     @classmethod
     def of(cls, objects: Sequence[SeenObject]) -> ObjectMemory:
@@ -63,19 +63,16 @@ class ObjectMemory:
         """(n,) each object's distance to the nearest normal object in `group`'s space."""
         if not objects:
             return np.zeros(0)
-        with denormals_kept():
-            if group not in self._trees:
-                self._trees[group] = cKDTree(self._space(group, self.places, self.attributes[group]))
-            places = np.stack([o.place for o in objects]).astype(np.float64)
-            queries = self._space(group, places, _stack(objects, group))
-            return self._trees[group].query(queries, k=1)[0]
+        if group not in self._trees:
+            self._trees[group] = NearestTree(self._space(group, self.places, self.attributes[group]))
+        places = np.stack([o.place for o in objects]).astype(np.float64)
+        return self._trees[group].distances(self._space(group, places, _stack(objects, group)))
 
     def near(self, place: np.ndarray) -> dict[str, np.ndarray]:
         """The attributes of the normal objects nearest `place` (2,), group -> (k, W)."""
-        with denormals_kept():
-            if "place" not in self._trees:
-                self._trees["place"] = cKDTree(self._space("place", self.places, self.attributes["place"]))
-            _, index = self._trees["place"].query(PLACE_SCALE * np.asarray(place, np.float64), k=min(NEAR, len(self)))
+        if "place" not in self._trees:
+            self._trees["place"] = NearestTree(self._space("place", self.places, self.attributes["place"]))
+        _, index = self._trees["place"].query(PLACE_SCALE * np.asarray(place, np.float64), k=min(NEAR, len(self)))
         index = np.atleast_1d(index)
         return {g: a[index] for g, a in self.attributes.items()}
 
