@@ -117,13 +117,16 @@ def test_a_memory_that_scores_nothing_is_refused():
 
 
 def test_the_look_and_its_gate_are_chosen_on_the_synthetic_scene(capsys):
-    from research.cell_look import GATES, main, synthetic_scene
+    from research.cell_look import FUSIONS, GATES, main, paired, synthetic_scene
     from svdgan.data.synth import SynthConfig
 
     scene = SynthConfig(width=64, height=48, train_videos=2, test_videos=2, frames=30, seed=1)
     rows = synthetic_scene(scene, MemoryConfig(enabled=True, height=48, cell=8))
-    assert set(rows) == {"cells", *(f"{part} (gate {g})" for g in GATES for part in ("look", "cells+look"))}
+    fused = {f"cells+look (gate {g}, {how})" for g in GATES for how in FUSIONS if how != "sum"}
+    assert set(rows) == {"cells", *(f"{part} (gate {g})" for g in GATES for part in ("look", "cells+look")), *fused}
     assert all(0 <= auc <= 1 for auc in rows.values())
+    difference = paired([0.9, 0.8, 0.7], [0.8, 0.8, 0.8])
+    assert difference["mean"] == pytest.approx(0.0) and difference["low"] < -0.1 < 0.1 < difference["high"]
     capsys.readouterr()
     assert main(["--seeds", "0"]) == 2
     assert capsys.readouterr().err.strip() == "svdgan: error: --seeds must be at least 1"
