@@ -6,7 +6,8 @@ import sys
 import numpy as np
 import torch
 
-from svdgan.memory.nearest import NearestTree, denormals_flushed, denormals_kept
+from svdgan.memory.nearest import NearestTree
+from svdgan.utils.fpmode import denormals_flushed, denormals_kept
 
 
 def test_the_nearest_point_is_found_and_repeated_points_are_kept_once():
@@ -19,7 +20,7 @@ def test_the_nearest_point_is_found_and_repeated_points_are_kept_once():
 
 
 def test_denormals_are_kept_for_the_search_and_flushed_again_after():
-    assert torch.set_flush_denormal(True) and denormals_flushed()  # as StreamScorer sets it
+    assert torch.set_flush_denormal(True) and denormals_flushed()  # as other code in the process may
     try:
         with denormals_kept():
             assert not denormals_flushed()
@@ -33,7 +34,8 @@ def test_denormals_are_kept_for_the_search_and_flushed_again_after():
 BUILD_WHILE_FLUSHED = """
 import numpy as np, torch
 from svdgan.memory.look import LookMemory, N_LOOK
-from svdgan.memory.nearest import NearestTree, denormals_flushed
+from svdgan.memory.nearest import NearestTree
+from svdgan.utils.fpmode import denormals_flushed
 rng = np.random.default_rng(0)
 points = rng.random((42, N_LOOK)) * (rng.random((42, N_LOOK)) > 0.5)
 torch.set_flush_denormal(True)

@@ -36,6 +36,7 @@ from svdgan.model.generator import Generator, fuse_for_inference
 from svdgan.model.info import count_flops
 from svdgan.scoring.stream import StreamScorer
 from svdgan.scoring.video import generate_windows
+from svdgan.utils.fpmode import flushed_denormals
 from svdgan.utils.hardware import describe, hardware
 from svdgan.utils.precision import resolve_precision
 
@@ -235,6 +236,7 @@ def precisions_to_run(requested: str) -> tuple[str, ...]:
     return ("fp32", "bf16") if resolve_precision(requested) == "bf16" else ("fp32",)
 
 
+@flushed_denormals()  # as StreamScorer and training run the generator
 def run(checkpoint: str | Path | None = None, size: int | None = None, n_frames: int = 100,
         memory_frames: int = 0, precision: str = "auto", streams: int = 8) -> dict[str, Any]:
     """fp32 figures under the names of the issue (windowed_fps, ...); bf16 autocast ones with a _bf16 suffix."""
@@ -244,7 +246,6 @@ def run(checkpoint: str | Path | None = None, size: int | None = None, n_frames:
         raise UserError("--streams and --memory-frames must be >= 0")
     precisions = precisions_to_run(precision)
     generator, config, source = _model(checkpoint, size)
-    torch.set_flush_denormal(True)
     clip_len = config.model.clip_len
     frames = random_frames(n_frames + clip_len - 1, config)
     warm = frames[:clip_len + 2]

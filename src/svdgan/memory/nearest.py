@@ -1,36 +1,17 @@
 """Exact nearest-neighbour search over normal points: scipy's k-d tree, safe to use beside torch.
 
-StreamScorer and training tell torch to flush denormals to zero (they are slow on CPUs). That mode
-is the processor's, not torch's, and scipy's tree building then recurses without end on points with
-zeros in them (the split just above 0 is a denormal, read as 0): a segmentation fault. Every tree
-here is built and queried with denormals kept, and the mode put back after.
+While denormals are flushed to zero (svdgan does so around its generator, utils/fpmode.py; other
+code in the process may too), scipy's tree building recurses without end on points with zeros in
+them (the split just above 0 is a denormal, read as 0): a segmentation fault. Every tree here is
+built and queried with denormals kept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import numpy as np
-import torch
 from scipy.spatial import cKDTree
 
-
-def denormals_flushed() -> bool:
-    return torch.tensor([1e-40]).mul(1.0).item() == 0.0
-
-
-@contextmanager
-def denormals_kept() -> Iterator[None]:
-    """Denormals kept inside, the mode as it was after."""
-    flushed = denormals_flushed()
-    if flushed:
-        torch.set_flush_denormal(False)
-    try:
-        yield
-    finally:
-        if flushed:
-            torch.set_flush_denormal(True)
+from svdgan.utils.fpmode import denormals_kept
 
 
 class NearestTree:

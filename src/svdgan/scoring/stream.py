@@ -24,6 +24,7 @@ from svdgan.data.frames import to_model_range
 from svdgan.model.generator import FrameFeatures, Generator
 from svdgan.model.layers import LSTMState
 from svdgan.scoring.video import frame_errors
+from svdgan.utils.fpmode import flushed_denormals
 
 MODES = ("exact", "fast")
 
@@ -65,7 +66,6 @@ class StreamScorer:
             raise ValueError(f"mode must be one of {MODES}")
         if precision not in ("fp32", "bf16"):
             raise ValueError("precision must be fp32 or bf16 (resolve 'auto' with precision.resolve_precision)")
-        torch.set_flush_denormal(True)  # denormal activations are slow on CPUs
         self.generator = generator.eval()
         self.config = config
         self.mode = mode
@@ -86,6 +86,7 @@ class StreamScorer:
         self.streams.pop(stream, None)
 
     @torch.inference_mode()
+    @flushed_denormals()  # denormal activations are slow on CPUs
     def push(self, frames: torch.Tensor, streams: list[int] | None = None) -> BatchScores:
         """frames (B, C, S, S) in [-1, 1], the newest frame of each of `streams` (default 0..B-1)."""
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):

@@ -14,6 +14,7 @@ from svdgan.model.discriminator import Discriminator
 from svdgan.model.generator import Generator
 from svdgan.model.losses import adversarial_loss, discriminator_loss, generator_losses
 from svdgan.training.distributed import Dist
+from svdgan.utils.fpmode import flushed_denormals
 from svdgan.utils.precision import resolve_precision
 
 
@@ -27,7 +28,6 @@ class Models:
     def __init__(self, config: Config, device: torch.device | None = None, world: int = 1):
         t = config.train
         device = device or torch.device("cpu")
-        torch.set_flush_denormal(True)  # denormal gradients through saturated tanh/sigmoid are slow on CPU
         self.generator = Generator(config.model).to(device, memory_format=torch.channels_last)
         self.discriminator = Discriminator(config.model).to(device, memory_format=torch.channels_last)
         self.g: torch.nn.Module = self.generator
@@ -61,6 +61,7 @@ def split_clips(clips: torch.Tensor, config: Config) -> tuple[torch.Tensor, torc
     return clips, clips
 
 
+@flushed_denormals()  # denormal gradients through saturated tanh/sigmoid are slow on CPUs
 def train_step(models: Models, clips: torch.Tensor, config: Config, dist: Dist | None = None) -> dict[str, float]:
     """One generator and one discriminator update on a batch (B, T, C, S, S).
 
