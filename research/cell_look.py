@@ -72,8 +72,9 @@ def part_scores(train: list[dict[str, torch.Tensor]], test: list[dict[str, torch
 
     normal = [scores(memory([v for j, v in enumerate(train) if j != i]), train[i])
               for i, _ in folds([len(v["cells"]) for v in train])]
-    stats, full = normal_stats(np.concatenate(normal)), memory(train)
-    return [standardise(scores(full, v), stats) for v in test], float(standardise(np.concatenate(normal), stats).max())
+    normal_scores = np.concatenate(normal)
+    stats, full = normal_stats(normal_scores), memory(train)
+    return [standardise(scores(full, v), stats) for v in test], float(standardise(normal_scores, stats).max())
 
 
 def fused(cells: list[np.ndarray], look: list[np.ndarray], look_normal_max: float, how: str) -> np.ndarray:

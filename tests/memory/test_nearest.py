@@ -4,10 +4,8 @@ import subprocess
 import sys
 
 import numpy as np
-import torch
 
 from svdgan.memory.nearest import NearestTree
-from svdgan.utils.fpmode import denormals_flushed, denormals_kept
 
 
 def test_the_nearest_point_is_found_and_repeated_points_are_kept_once():
@@ -17,16 +15,6 @@ def test_the_nearest_point_is_found_and_repeated_points_are_kept_once():
     np.testing.assert_allclose(tree.distances(np.array([[3.0, 0.0], [3.0, 4.0]])), [3.0, 0.0])
     distances, index = tree.query(np.array([0.0, 1.0]), k=2)
     np.testing.assert_allclose(distances, [1.0, np.sqrt(18.0)])
-
-
-def test_denormals_are_kept_for_the_search_and_flushed_again_after():
-    assert torch.set_flush_denormal(True) and denormals_flushed()  # as other code in the process may
-    try:
-        with denormals_kept():
-            assert not denormals_flushed()
-        assert denormals_flushed()
-    finally:
-        torch.set_flush_denormal(False)
 
 
 # Points with zeros in them: while denormals are flushed, scipy's tree building recursed without end on

@@ -11,11 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import numpy as np
 import torch
+
+_DENORMAL = np.float32(1e-40)
 
 
 def denormals_flushed() -> bool:
-    return torch.tensor([1e-40]).mul(1.0).item() == 0.0
+    """Whether this thread flushes denormals now: a denormal times one reads as zero (a numpy scalar,
+    not a tensor: k-d tree searches ask this once per query, in the per-frame loop)."""
+    return bool(_DENORMAL * np.float32(1.0) == 0.0)
 
 
 @contextmanager
