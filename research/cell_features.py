@@ -1,8 +1,9 @@
 """Which per-cell motion features the memory of normal motion should keep (issue 22, item 5: the
 features were set once and never compared). Each variant adds to the shipped five features (mean
-flow, mean and maximum speed, moving share) one description of how the cell's pixels move; the
-memory alone scores every variant with the shipped settings (32 px cells, 3 x 3 neighbourhood, one
-nearest neighbour, 5-frame causal smoothing).
+flow, mean and maximum speed, moving share) one description of how the cell's pixels move, or of
+how the cell's motion changed over the last frames (causally); the memory alone scores every
+variant with the shipped settings (32 px cells, 3 x 3 neighbourhood, one nearest neighbour, 5-frame
+causal smoothing).
 
 The choice is made on the synthetic scene (three scenes, best mean micro AUC, as
 research.recipe_on_synth chooses the cell size); with --data, the same variants are scored on a
@@ -81,8 +82,9 @@ def direction_spread(flow: np.ndarray) -> np.ndarray:
 
 EXTRA: dict[str, Callable[[np.ndarray], np.ndarray] | None] = {
     "shipped": None, "speed_spread": speed_spread, "speed_histogram": speed_histogram,
-    "direction_spread": direction_spread,
+    "direction_spread": direction_spread, "history": None, "steadiness": None,
 }
+HISTORY = 2  # frames back: "history" adds the cell's five features of frame t-2 (a walker's stride changes them)
 
 
 def features(flow: np.ndarray, variant: str) -> torch.Tensor:
@@ -91,16 +93,29 @@ def features(flow: np.ndarray, variant: str) -> torch.Tensor:
     return base if extra is None else torch.cat([base, torch.from_numpy(extra(flow).astype(np.float32))])
 
 
+def video_features(video: list[np.ndarray], variant: str) -> torch.Tensor:
+    """A video's flows -> (N, F, gh, gw). The temporal variants look back causally (the first frames
+    repeat frame 0): "history" adds the five features of frame t-2, "steadiness" how much the cell's mean
+    and maximum speed changed from frame t-1 (a rider's flow is steady, a walker's legs swing)."""
+    cells = torch.stack([features(f, variant) for f in video])
+    if variant == "history":
+        back = torch.cat([cells[:1].expand(HISTORY, -1, -1, -1), cells[:-HISTORY]])[:len(cells)]
+        return torch.cat([cells, back], 1)
+    if variant == "steadiness":
+        change = (cells[:, 2:4] - torch.cat([cells[:1], cells[:-1]])[:, 2:4]).abs()
+        return torch.cat([cells, change], 1)
+    return cells
+
+
 def score_variants(train: list[list[np.ndarray]], test: list[list[np.ndarray]], labels: np.ndarray,
                    height: int) -> dict[str, float]:
     """Micro AUC of the memory alone for every variant."""
     config = MemoryConfig(enabled=True, height=height, cell=CELL)
     aucs = {}
     for variant in EXTRA:
-        bank = fit_bank([torch.stack([features(f, variant) for f in video]) for video in train], config)
+        bank = fit_bank([video_features(video, variant) for video in train], config)
         memory = MotionMemory(bank, config, (height, 1))
-        raw = [causal_smooth(memory.distances(torch.stack([features(f, variant) for f in video])), SMOOTH)
-               for video in test]
+        raw = [causal_smooth(memory.distances(video_features(video, variant)), SMOOTH) for video in test]
         aucs[variant] = auc(np.concatenate(raw), labels)
         print(f"  {variant:18s} {aucs[variant]:.4f}", file=sys.stderr, flush=True)
     return aucs

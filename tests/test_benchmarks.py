@@ -342,6 +342,20 @@ def test_cell_feature_variants_describe_how_a_cells_pixels_move():
     assert {v: features(flow, v).shape[1:] for v in EXTRA} == dict.fromkeys(EXTRA, (2, 3))
 
 
+def test_the_temporal_cell_variants_look_back_causally():
+    from research.cell_features import video_features
+
+    video = [np.full((64, 96, 2), t, np.float32) for t in range(5)]  # every pixel moves at t px a frame along x and y
+    history = video_features(video, "history")
+    assert history.shape == (5, 10, 2, 3)
+    assert torch.equal(history[:, :5], video_features(video, "shipped"))
+    assert history[:, 5, 0, 0].tolist() == [0, 0, 0, 1, 2]  # frame t-2's mean dx; the first frames repeat frame 0
+    steadiness = video_features(video, "steadiness")
+    assert steadiness.shape == (5, 7, 2, 3)
+    assert steadiness[:, 5, 0, 0].tolist() == pytest.approx([0] + [np.sqrt(2)] * 4, abs=1e-4)  # the mean speed's change
+    assert float(video_features(video[:1] * 4, "steadiness")[:, 5:].abs().max()) == 0.0  # steady: no change
+
+
 def test_where_it_loses_gives_each_videos_auc_and_the_micro_auc_without_it():
     from research.where_it_loses import per_video
 

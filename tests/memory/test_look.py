@@ -41,6 +41,19 @@ def test_a_cells_look_is_its_gradients_orientations_at_unit_length():
     assert float(cell_looks(np.zeros((16, 16), np.uint8), 16).abs().max()) == 0.0  # no edges: no look
 
 
+def test_a_look_over_the_moving_pixels_leaves_the_still_background_out():
+    grey = np.zeros((16, 32), np.uint8)
+    grey[:, 8:] = 200  # the left cell holds a vertical edge
+    grey[8:, 16:] = 60  # the right cell a horizontal one
+    moving = np.zeros((16, 32), bool)
+    moving[:, :16] = True  # only the left cell moves
+    looks = cell_looks(grey, 16, moving)
+    assert torch.allclose(looks[:, 0, 0], cell_looks(grey, 16)[:, 0, 0])  # all of it moves: its whole look
+    assert float(looks[:, 0, 1].abs().max()) == 0.0  # nothing of it moves: no look
+    moving[:, 16:24] = True  # part of the right cell moves: its look is of that part only
+    assert not torch.allclose(cell_looks(grey, 16, moving)[:, 0, 1], cell_looks(grey, 16)[:, 0, 1])
+
+
 def test_only_the_look_tells_an_object_of_another_look_moving_as_normal_ones_do():
     normal = [striped(30, vertical=True, seed=s) for s in range(3)]
     memory, normal_scores = fit_memory(normal, LOOK, smooth=1)
@@ -121,10 +134,14 @@ def test_the_look_and_its_gate_are_chosen_on_the_synthetic_scene(capsys):
     from svdgan.data.synth import SynthConfig
 
     scene = SynthConfig(width=64, height=48, train_videos=2, test_videos=2, frames=30, seed=1)
-    rows = synthetic_scene(scene, MemoryConfig(enabled=True, height=48, cell=8))
+    config = MemoryConfig(enabled=True, height=48, cell=8)
+    rows = synthetic_scene(scene, config, ("looks",))
     fused = {f"cells+look (gate {g}, {how})" for g in GATES for how in FUSIONS if how != "sum"}
     assert set(rows) == {"cells", *(f"{part} (gate {g})" for g in GATES for part in ("look", "cells+look")), *fused}
     assert all(0 <= auc <= 1 for auc in rows.values())
+    both = synthetic_scene(scene, config, ("looks", "looks_moving"))  # --moving-pixels: the same, and its rows
+    assert {k: v for k, v in both.items() if "moving pixels" not in k} == rows
+    assert len(both) == 2 * len(rows) - 1 and "cells+look (gate 0.25, moving pixels, max)" in both
     difference = paired([0.9, 0.8, 0.7], [0.8, 0.8, 0.8])
     assert difference["mean"] == pytest.approx(0.0) and difference["low"] < -0.1 < 0.1 < difference["high"]
     capsys.readouterr()

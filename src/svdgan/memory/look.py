@@ -24,14 +24,18 @@ N_LOOK = SPLIT * SPLIT * ORIENTATIONS
 GATE = 0.0  # a cell's look counts where more than this share of its pixels move (chosen on the synthetic scene)
 
 
-def cell_looks(grey: np.ndarray, cell: int) -> torch.Tensor:
+def cell_looks(grey: np.ndarray, cell: int, moving: np.ndarray | None = None) -> torch.Tensor:
     """(h, w) grey frame -> (N_LOOK, gh, gw) each cell's look: its gradients' magnitude per
-    orientation in each part of the cell, scaled to unit length (light and contrast do not count)."""
+    orientation in each part of the cell, scaled to unit length (light and contrast do not count).
+    Given an (h, w) mask of the pixels that move, only their gradients count (the background a cell
+    also holds does not)."""
     g = grey.astype(np.float32)
     gh, gw = grey.shape[0] // cell, grey.shape[1] // cell
     gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)[:gh * cell, :gw * cell]
     gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)[:gh * cell, :gw * cell]
     magnitude, angle = cv2.cartToPolar(gx, gy)
+    if moving is not None:
+        magnitude *= moving[:gh * cell, :gw * cell]
     # bins centred on 0, pi/9, ...: an edge at 0 and one at pi (the same, unsigned) share a bin
     bins = np.floor(np.mod(angle, np.pi) * (ORIENTATIONS / np.pi) + 0.5).astype(np.int64) % ORIENTATIONS
     part = cell // SPLIT
