@@ -154,7 +154,7 @@ def study_run(clips: dict[str, list], lengths: dict[str, list[int]], cells: list
               "cells+latent": [cells, z["latent"]], "cells+error+latent": [cells, z["error"], z["latent"]]}
     aucs = {k: auc(np.concatenate([sum(parts) for parts in zip(*v)]), labels) for k, v in combos.items()}
     return {"name": name, "steps": steps, "batch": config.train.batch_size, "train_seconds": round(seconds, 1),
-            "trained_on": training_machine(torch.device("cpu"), 1), "score_seconds":
+            "trained_on": training_machine(torch.device("cpu"), 1), "scored_on": hardware(), "score_seconds":
             round(time.perf_counter() - start, 1), "train_objects": int(len(pool)),
             "parameters": sum(p.numel() for p in generator.parameters()), "micro_auc": aucs}
 
@@ -258,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def study(args: argparse.Namespace) -> int:
     clips, lengths, labels, cells = prepare(args.data, args.cache, args.work, args.smooth)
-    results: dict[str, Any] = {"data": str(args.data), "hardware": hardware(), "crop": CROP, "length": LENGTH,
+    # each row keeps the machines that trained and scored it; this is the latest invocation's
+    results: dict[str, Any] = {"data": str(args.data), "latest_run_on": hardware(), "crop": CROP, "length": LENGTH,
                                "held_out_every": HELD_OUT, "smooth": args.smooth,
                                "cells_micro_auc": auc(np.concatenate(cells), labels), "rows": []}
     if args.json and args.json.exists():  # runs of earlier invocations are kept: seeds add up
@@ -279,7 +280,7 @@ def study(args: argparse.Namespace) -> int:
                 if args.json:
                     write_results(args.json, results)
     print(table(results))
-    print(f"on {describe(results['hardware'])}")
+    print(f"this run on {describe(results['latest_run_on'])}")
     return 0
 
 

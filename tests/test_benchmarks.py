@@ -316,6 +316,7 @@ def test_object_generator_study_on_tiny_data_resumes_and_keeps_every_seed(synthe
     results = json.loads(out.read_text())
     assert sorted((r["svd"], r["seed"]) for r in results["rows"]) == [(False, 0), (False, 1), (True, 0), (True, 1)]
     assert all(0 <= v <= 1 for r in results["rows"] for v in r["micro_auc"].values())
+    assert all(r["scored_on"]["cpu"] and "hardware" not in results for r in results["rows"])  # each row its machine
     comparison = results["summary"]["predict_bottleneck (2 steps)"]["svd_loss"]["cells+error"]
     assert len(comparison["ci95"]) == 2 and "interval" in comparison["verdict"]
     assert sorted(p.name for p in work.glob("*.pt")) == [
