@@ -82,29 +82,41 @@ def direction_spread(flow: np.ndarray) -> np.ndarray:
 
 EXTRA: dict[str, Callable[[np.ndarray], np.ndarray] | None] = {
     "shipped": None, "speed_spread": speed_spread, "speed_histogram": speed_histogram,
-    "direction_spread": direction_spread, "history": None, "steadiness": None,
+    "direction_spread": direction_spread,
 }
 HISTORY = 2  # frames back: "history" adds the cell's five features of frame t-2 (a walker's stride changes them)
 
 
+def _earlier(cells: torch.Tensor, back: int) -> torch.Tensor:
+    """(N, F, gh, gw) a video's cells -> those of `back` frames before each (the first frames repeat frame 0)."""
+    return torch.cat([cells[:1].expand(back, -1, -1, -1), cells[:-back]])[:len(cells)]
+
+
+def history(cells: torch.Tensor) -> torch.Tensor:
+    """The cell's five features of frame t-2."""
+    return _earlier(cells, HISTORY)
+
+
+def steadiness(cells: torch.Tensor) -> torch.Tensor:
+    """How much the cell's mean and maximum speed changed from frame t-1 (a rider's flow is steady, a
+    walker's legs swing)."""
+    return (cells[:, 2:4] - _earlier(cells, 1)[:, 2:4]).abs()
+
+
+TEMPORAL: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"history": history, "steadiness": steadiness}
+VARIANTS = (*EXTRA, *TEMPORAL)
+
+
 def features(flow: np.ndarray, variant: str) -> torch.Tensor:
     base = cell_features(flow, CELL)
-    extra = EXTRA[variant]
+    extra = EXTRA.get(variant)
     return base if extra is None else torch.cat([base, torch.from_numpy(extra(flow).astype(np.float32))])
 
 
 def video_features(video: list[np.ndarray], variant: str) -> torch.Tensor:
-    """A video's flows -> (N, F, gh, gw). The temporal variants look back causally (the first frames
-    repeat frame 0): "history" adds the five features of frame t-2, "steadiness" how much the cell's mean
-    and maximum speed changed from frame t-1 (a rider's flow is steady, a walker's legs swing)."""
+    """A video's flows -> (N, F, gh, gw); a temporal variant adds what it sees looking back, causally."""
     cells = torch.stack([features(f, variant) for f in video])
-    if variant == "history":
-        back = torch.cat([cells[:1].expand(HISTORY, -1, -1, -1), cells[:-HISTORY]])[:len(cells)]
-        return torch.cat([cells, back], 1)
-    if variant == "steadiness":
-        change = (cells[:, 2:4] - torch.cat([cells[:1], cells[:-1]])[:, 2:4]).abs()
-        return torch.cat([cells, change], 1)
-    return cells
+    return torch.cat([cells, TEMPORAL[variant](cells)], 1) if variant in TEMPORAL else cells
 
 
 def score_variants(train: list[list[np.ndarray]], test: list[list[np.ndarray]], labels: np.ndarray,
@@ -112,7 +124,7 @@ def score_variants(train: list[list[np.ndarray]], test: list[list[np.ndarray]], 
     """Micro AUC of the memory alone for every variant."""
     config = MemoryConfig(enabled=True, height=height, cell=CELL)
     aucs = {}
-    for variant in EXTRA:
+    for variant in VARIANTS:
         bank = fit_bank([video_features(video, variant) for video in train], config)
         memory = MotionMemory(bank, config, (height, 1))
         raw = [causal_smooth(memory.distances(video_features(video, variant)), SMOOTH) for video in test]
@@ -145,7 +157,7 @@ def run(seeds: int, data: Path | None, cache: Path | None) -> dict[str, Any]:
         print(f"synthetic scene, seed {SCENE.seed + k}:", file=sys.stderr)
         per_seed.append(synthetic(SCENE.seed + k))
     rows = [{"variant": v, "synthetic_micro_auc": float(np.mean([a[v] for a in per_seed])),
-             "per_seed": [a[v] for a in per_seed]} for v in EXTRA]
+             "per_seed": [a[v] for a in per_seed]} for v in VARIANTS]
     choice = max(rows, key=lambda r: r["synthetic_micro_auc"])["variant"]
     results: dict[str, Any] = {"rows": rows, "choice": choice, "seeds": seeds, "cell": CELL, "smooth": SMOOTH}
     if data is not None:
