@@ -3,13 +3,13 @@
     python -m benchmarks.events [--cameras 8] [--clips 18] [--checkpoint F ...] [--recipe configs/objects.yaml ...]
                                 [--end-frames N ...] [--json benchmarks/results/events.json]
 
-Each synthetic camera (`synthetic:SEED`, as `svdgan serve` opens it) is calibrated on its own
-normal clips as serve calibrates it, and its live stream is replayed, frame by frame and with no
-frame dropped, through the live pipeline serve scores with, at serve's default threshold,
-`min_frames` and `end_frames`. An event is a run of alerted frames, as serve opens and closes one. Reported per
-model: event precision (events that overlap an anomaly), event recall (anomalies that got an
-event), events per anomaly found, false alarms per hour of footage at the cameras' frame rate,
-and per anomaly kind its recall and the reasons its events give.
+Each synthetic camera (`synthetic:SEED`, as `svdgan serve` opens it) is fitted on its own normal
+clips as serve fits it, and its live stream is replayed, frame by frame and with no frame dropped,
+through the Detector serve scores with; its events are the EventTracker's that serve and detect
+raise, at their default threshold, `min_frames` and `end_frames`. Reported per model: event
+precision (events that overlap an anomaly), event recall (anomalies that got an event), events per
+anomaly found, false alarms per hour of footage at the cameras' frame rate, and per anomaly kind
+its recall and the reasons its events give.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from svdgan.config import load_config
+from svdgan.defaults import END_FRAMES, MIN_FRAMES, THRESHOLD
 from svdgan.errors import UserError
-from svdgan.live.alerts import END_FRAMES
-from svdgan.live.pipeline import LiveModel, LivePipeline
-from svdgan.scoring.stream import StreamScorer
-from svdgan.serve.config import CameraConfig
-from svdgan.serve.engine import CALIBRATION_CLIPS, calibrate_synthetic
+from svdgan.live.events import EventTracker
+from svdgan.scoring.detector import Detector
+from svdgan.scoring.fit import refit
+from svdgan.serve.engine import CALIBRATION_CLIPS
 from svdgan.sources.synthetic import SynthSource
 from svdgan.sources.video import Frame
 from svdgan.utils.files import write_results
@@ -38,8 +38,7 @@ Span = tuple[int, int]  # first and last frame, inclusive
 
 
 def runs(flags: list[bool]) -> list[Span]:
-    """The runs of True in `flags`: serve's events, each opened at an alerted frame and closed at
-    the next frame that is not."""
+    """The runs of True in `flags` (the frames a labelled anomaly shows in)."""
     spans, start = [], None
     for i, flag in enumerate([*flags, False]):
         if flag and start is None:
@@ -62,17 +61,15 @@ def match(events: list[Span], anomalies: list[Span]) -> dict[str, int]:
             "anomalies": len(anomalies), "found": found}
 
 
-def replay(model: LiveModel, seed: int, clips: int, threshold: float, min_frames: int,
+def replay(detector: Detector, seed: int, clips: int, threshold: float = THRESHOLD, min_frames: int = MIN_FRAMES,
            calibration_clips: int = CALIBRATION_CLIPS, end_frames: int = END_FRAMES,
-           size: tuple[int, int] = (160, 120), clip_frames: int = 80
-           ) -> dict[str, Any]:
+           size: tuple[int, int] = (160, 120), clip_frames: int = 80) -> dict[str, Any]:
     """One synthetic camera: its first `clips` live clips scored -> its events and anomalies."""
     source = SynthSource(f"cam{seed}", seed, size=size, clip_frames=clip_frames)
-    stats, memory = calibrate_synthetic(source, model, calibration_clips)
-    pipeline = LivePipeline(model, StreamScorer(model.generator, model.config, "fast"))
-    stream = pipeline.add_source(source.name, threshold, min_frames, stats=stats, memory=memory,
-                                 end_frames=end_frames)
-    flags: list[bool] = []
+    stats, memory = refit(detector, source.normal_clips(calibration_clips))
+    stream = detector.open(source.name, stats=stats, memory=memory)
+    tracker = EventTracker(source.name, threshold, min_frames, end_frames)
+    events: list[Span] = []
     shows: list[bool] = []
     reasons: dict[int, str | None] = {}
     entered: list[tuple[int, str]] = []  # (first frame of the clip it entered in, kind)
@@ -80,22 +77,23 @@ def replay(model: LiveModel, seed: int, clips: int, threshold: float, min_frames
         if k == clips:
             break
         if kind is not None:
-            entered.append((len(flags), kind))
+            entered.append((len(shows), kind))
         showing = set(labels)
         for t, image in enumerate(frames):
-            scored = pipeline.score([(stream, Frame(len(flags), len(flags) / source.fps, image))])[0]
+            scored = detector.score([(stream, Frame(len(shows), len(shows) / source.fps, image))])[0]
+            events += [(c.event.start_frame, c.event.end_frame) for c in tracker.update(scored) if c.kind == "end"]
             if scored.anomalous and scored.why is not None:
-                reasons[len(flags)] = scored.why.reason
-            flags.append(scored.anomalous)
+                reasons[len(shows)] = scored.why.reason
             shows.append(t in showing)
+    events += [(c.event.start_frame, c.event.end_frame) for c in tracker.finish()]
+    detector.close(stream)
     anomalies = [(span, [kind for start, kind in entered if start <= span[0]][-1]) for span in runs(shows)]
-    events = runs(flags)
     per_kind = {}
     for span, kind in anomalies:
         hits = [e for e in events if overlaps(e, span)]
         said = Counter(reasons.get(f) for e in hits for f in range(e[0], e[1] + 1) if reasons.get(f))
         per_kind.setdefault(kind, []).append({"found": bool(hits), "reasons": dict(said)})
-    return {"camera": seed, "frames": len(flags), **match(events, [s for s, _ in anomalies]), "kinds": per_kind}
+    return {"camera": seed, "frames": len(shows), **match(events, [s for s, _ in anomalies]), "kinds": per_kind}
 
 
 def summarise(cameras: list[dict[str, Any]], fps: float) -> dict[str, Any]:
@@ -118,39 +116,35 @@ def summarise(cameras: list[dict[str, Any]], fps: float) -> dict[str, Any]:
                           "reasons": dict(v["reasons"].most_common())} for k, v in kinds.items()}}
 
 
-def recipe_model(recipe: Path) -> LiveModel:
-    """A recipe that scores with its memory alone, as a model for synthetic cameras: each camera
+def recipe_detector(recipe: Path) -> Detector:
+    """A recipe that scores with its memory alone, as a detector for synthetic cameras: each camera
     fits the recipe's memory on its own normal clips, so nothing of a trained model is needed."""
     config = load_config(recipe)
     if config.score.generator:
         raise UserError(f"{recipe} scores with a generator: give a model trained with it (--checkpoint)")
-    model = LiveModel.load(None)
-    model.path, model.config = recipe, config
-    return model
+    return Detector.from_payload(recipe, {"config": config.to_dict()})
 
 
 def run(checkpoints: list[str | None], cameras: int = 8, clips: int = 18, fps: float = 5.0, first_seed: int = 0,
         calibration_clips: int = CALIBRATION_CLIPS, recipes: list[Path] | None = None,
         end_frames: list[int] | None = None) -> dict[str, Any]:
     """Every model at every `end_frames` (default: serve's)."""
-    defaults = CameraConfig("default", "synthetic:0")
-    ends = end_frames or [defaults.end_frames]
+    ends = end_frames or [END_FRAMES]
     results = {"hardware": hardware(), "cameras": cameras, "first_seed": first_seed, "clips_per_camera": clips,
-               "calibration_clips": calibration_clips, "fps": fps, "threshold": defaults.threshold,
-               "min_frames": defaults.min_frames, "default_end_frames": defaults.end_frames, "models": []}
-    models = [(c or "the shipped model", lambda c=c: LiveModel.load(c)) for c in checkpoints]
-    models += [(str(r), lambda r=r: recipe_model(r)) for r in recipes or []]
+               "calibration_clips": calibration_clips, "fps": fps, "threshold": THRESHOLD,
+               "min_frames": MIN_FRAMES, "default_end_frames": END_FRAMES, "models": []}
+    models = [(c or "the shipped model", lambda c=c: Detector.load(c)) for c in checkpoints]
+    models += [(str(r), lambda r=r: recipe_detector(r)) for r in recipes or []]
     for name, load in models:
-        model = load()
+        detector = load()
         for end in ends:
             started = time.perf_counter()
             per_camera = []
             for seed in range(first_seed, first_seed + cameras):
-                per_camera.append(replay(model, seed, clips, defaults.threshold, defaults.min_frames,
-                                         calibration_clips, end))
+                per_camera.append(replay(detector, seed, clips, THRESHOLD, MIN_FRAMES, calibration_clips, end))
                 print(json.dumps({"end_frames": end, **{k: per_camera[-1][k] for k in (
                     "camera", "events", "false_alarms", "found", "anomalies")}}), flush=True)
-            results["models"].append({"model": name, "generator": model.config.score.generator, "end_frames": end,
+            results["models"].append({"model": name, "generator": detector.config.score.generator, "end_frames": end,
                                       "seconds": round(time.perf_counter() - started, 1),
                                       **summarise(per_camera, fps), "per_camera": per_camera})
     return results

@@ -30,7 +30,7 @@ from typing import Any
 import torch
 
 from svdgan.config import Config
-from svdgan.evaluation.speed import conv_throughput, random_frames, stream_flops, time_stream
+from svdgan.evaluation.generator_speed import conv_throughput, random_frames, stream_flops, time_stream
 from svdgan.model.checkpoint import save_checkpoint
 from svdgan.model.generator import Generator, fuse_for_inference
 from svdgan.model.layers import FORMS, SeparableConv2d

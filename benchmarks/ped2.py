@@ -7,7 +7,7 @@ nothing to train, its memory fitted). Every other row trains `configs/svdgan_mem
 SVD-GAN with the memory, the recipe before the generator's share was measured) with a few
 overrides on the same data and step budget (the paper-claim rows: the paper's configuration with
 and without the SVD loss, five seeds each at 100 steps and three at 500, in a table of their own
-put into the README too; `benchmarks.paper_claim`), in its own run folder under --runs
+`benchmarks.paper_claim`), in its own run folder under --runs
 (resumable: rerun the command after an interruption and finished rows are reused, unfinished
 ones resumed). Score-option rows rescore the SVD-GAN row's weights. Writes
 benchmarks/results/ped2.json, the markdown table beside it, and that table into docs/ped2.md
@@ -26,21 +26,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks.baselines import baseline_metrics, motion_generated
 from benchmarks.paper_claim import object_claim, object_claim_table, paper_claim, paper_claim_table
+from benchmarks.protocols import authors_metrics
 from svdgan.config import Config, config_from_dict, load_config
 from svdgan.data.datasets import FrameTruth, discover
 from svdgan.data.groundtruth import frame_labels
 from svdgan.errors import UserError
-from svdgan.evaluation.baselines import baseline_metrics, motion_generated
 from svdgan.evaluation.metrics import evaluate as compute_metrics
-from svdgan.evaluation.protocols import authors_metrics
 from svdgan.evaluation.report import evaluate_checkpoint
 from svdgan.evaluation.scorefiles import read_scores
 from svdgan.model.checkpoint import load_checkpoint
 from svdgan.model.info import flops_per_frame, parameter_counts
-from svdgan.scoring.calibrate import calibrate
+from svdgan.scoring.fit import calibrate, train
 from svdgan.scoring.normalise import normalize
-from svdgan.training.loop import train
 from svdgan.utils.files import atomic_write
 from svdgan.utils.hardware import describe, describe_training, hardware
 
@@ -323,7 +322,7 @@ def update_page(page: Path, table: str, start: str = TABLE_START, end: str = TAB
     return True
 
 
-def write_tables(results: dict[str, Any], json_path: Path, pages: list[Path], readme: Path) -> None:
+def write_tables(results: dict[str, Any], json_path: Path, pages: list[Path]) -> None:
     """The results as JSON, the two tables beside it, and the tables into the pages' markers."""
     table, pairs, objects = markdown_table(results), paper_claim_table(results), object_claim_table(results)
     json_path.parent.mkdir(parents=True, exist_ok=True)
@@ -332,7 +331,6 @@ def write_tables(results: dict[str, Any], json_path: Path, pages: list[Path], re
     for page in pages:
         update_page(page, table)
         update_page(page, objects, OBJECTS_START, OBJECTS_END)
-    for page in [*pages, readme]:
         update_page(page, pairs, PAIRS_START, PAIRS_END)
 
 
@@ -343,9 +341,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="the SVD-GAN recipe the other rows train (the first row's is configs/ped2.yaml)")
     parser.add_argument("--runs", default=Path("runs/ped2"), type=Path, help="run folders (resumable)")
     parser.add_argument("--json", default=Path("benchmarks/results/ped2.json"), type=Path)
-    parser.add_argument("--page", default=Path("docs/ped2.md"), type=Path, help="page whose table is replaced")
-    parser.add_argument("--readme", default=Path("README.md"), type=Path,
-                        help="page whose paper-claim table is replaced too")
+    parser.add_argument("--page", default=Path("docs/ped2.md"), type=Path, help="page whose tables are replaced")
     parser.add_argument("--rows", nargs="*", help=f"a subset of: {' '.join(r.name for r in ROWS + PAPER_ROWS)}")
     parser.add_argument("--paper-steps", type=int,
                         help="train the chosen paper-configuration rows to this budget instead of their own")
@@ -356,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def publish(results: dict[str, Any]) -> None:
         previous = json.loads(args.json.read_text()) if args.json.exists() else None
-        write_tables(merge(previous, results), args.json, [args.page], args.readme)
+        write_tables(merge(previous, results), args.json, [args.page])
         first = results["rows"][-1]
         if args.ship and first["name"] == ROWS[0].name:
             args.ship.parent.mkdir(parents=True, exist_ok=True)
@@ -369,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise UserError(f"no results to rewrite the tables from: {args.json}")
             results = json.loads(args.json.read_text())
             results = merge(results, {**results, "rows": []})  # the statistics as this version computes them
-            write_tables(results, args.json, [args.page], args.readme)
+            write_tables(results, args.json, [args.page])
         else:
             if args.data is None:
                 raise UserError("--data is required (unless --tables-only)")

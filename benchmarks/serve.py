@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from svdgan.evaluation.speed import resident_mb
+from svdgan.evaluation.generator_speed import resident_mb
 from svdgan.serve.config import CameraConfig, ServeConfig
 from svdgan.serve.engine import Engine
-from svdgan.serve.events import EventStore
+from svdgan.serve.store import EventStore
 from svdgan.utils.files import write_results
 from svdgan.utils.hardware import describe, hardware
 

@@ -25,13 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from svdgan.evaluation.speed import resident_mb
-from svdgan.live.alerts import latency_summary
+from svdgan.evaluation.generator_speed import resident_mb
 from svdgan.serve.config import CameraConfig, ServeConfig
 from svdgan.serve.engine import Engine
-from svdgan.serve.events import EventStore
+from svdgan.serve.store import EventStore
 from svdgan.sources.synthetic import SynthSource
 from svdgan.sources.video import CaptureSource
+from svdgan.utils.clock import latency_summary
 from svdgan.utils.hardware import hardware
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from svdgan.config import Config, TrainConfig
-from svdgan.evaluation.speed import precisions_to_run
+from svdgan.evaluation.generator_speed import precisions_to_run
 from svdgan.model.losses import svd_loss
 from svdgan.training.step import Models, train_step
 from svdgan.utils.files import write_results

@@ -37,9 +37,9 @@ from svdgan.evaluation.metrics import auc
 from svdgan.memory.bank import MotionMemory
 from svdgan.memory.fitting import fit_bank
 from svdgan.memory.flow import MOVING, cell_features, grey_video
-from svdgan.scoring.normalise import causal_smooth
 from svdgan.utils.files import write_results
 from svdgan.utils.hardware import describe, hardware
+from svdgan.utils.series import causal_smooth
 
 CELL, SMOOTH = 32, 5
 SPEED_BINS = (MOVING, 2.0, 4.0, 8.0)  # px per frame at 240 px: moving pixels' speeds, by octave

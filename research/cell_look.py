@@ -35,14 +35,14 @@ from svdgan.data.groundtruth import frame_labels
 from svdgan.data.synth import SynthConfig, write_synthetic
 from svdgan.errors import UserError
 from svdgan.evaluation.metrics import auc
-from svdgan.memory.bank import MotionMemory, standardise, video_looks
-from svdgan.memory.fitting import fit_bank, normal_stats
+from svdgan.memory.bank import MotionMemory, video_looks
+from svdgan.memory.fitting import fit_bank
 from svdgan.memory.flow import MOVING, cell_features, grey_video, moving_share
 from svdgan.memory.folds import folds
 from svdgan.memory.look import LookMemory, cell_looks
-from svdgan.scoring.normalise import causal_smooth
 from svdgan.utils.files import write_results
 from svdgan.utils.hardware import describe, hardware
+from svdgan.utils.series import causal_smooth, normal_stats, standardise
 
 GATES = (0.0, 0.1, 0.25, 0.5)  # share of a cell's pixels that must move for its look to count
 SMOOTH = 5

@@ -22,15 +22,15 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from benchmarks.baselines import copy_errors
 from svdgan.data.datasets import discover
 from svdgan.data.frames import load_video, to_model_range
 from svdgan.data.groundtruth import frame_labels
 from svdgan.errors import UserError
-from svdgan.evaluation.baselines import copy_errors
 from svdgan.evaluation.metrics import evaluate as compute_metrics
-from svdgan.scoring.normalise import causal_smooth
 from svdgan.scoring.video import frame_score
 from svdgan.utils.files import atomic_write
+from svdgan.utils.series import causal_smooth
 
 LOCAL = ("none", "location")
 

@@ -26,18 +26,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from benchmarks.baselines import copy_errors
 from svdgan.data.datasets import discover
 from svdgan.data.frames import load_video, to_model_range
 from svdgan.data.groundtruth import frame_labels
 from svdgan.errors import UserError
-from svdgan.evaluation.baselines import copy_errors
 from svdgan.evaluation.metrics import auc
 from svdgan.model.checkpoint import SHIPPED_WEIGHTS, load_generator
 from svdgan.model.generator import Generator
-from svdgan.scoring.normalise import causal_smooth
 from svdgan.scoring.video import frame_score
 from svdgan.utils.files import write_results
 from svdgan.utils.hardware import describe, hardware
+from svdgan.utils.series import causal_smooth
 
 KINDS = ("pixels+change", "skip2", "skip2+change", "skip2 change")
 GRID = 16  # cells per side

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.baselines import change_stats
 from svdgan.config import load_config
 from svdgan.data.datasets import discover
 from svdgan.data.frames import load_video, to_model_range
 from svdgan.errors import UserError
-from svdgan.evaluation.baselines import change_stats
 from svdgan.model.generator import Generator
 from svdgan.model.losses import contextual_loss
 

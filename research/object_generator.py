@@ -30,14 +30,13 @@ from research.object_probe import cell_scores, extract, motion
 from svdgan.config import Config, MemoryConfig, apply_overrides
 from svdgan.errors import UserError
 from svdgan.evaluation.metrics import auc
-from svdgan.memory.bank import standardise
 from svdgan.model.generator import FrameFeatures, Generator
 from svdgan.objects.crops import CropClips
-from svdgan.scoring.normalise import causal_smooth
 from svdgan.training.objects import train_object_generator
 from svdgan.training.step import split_clips
 from svdgan.utils.files import write_results
 from svdgan.utils.hardware import describe, hardware, training_machine
+from svdgan.utils.series import causal_smooth, standardise
 
 FIRST_STEPS = 300  # the first study's budget (its rows' names carry no step count)
 HELD_OUT = 4  # every 4th training video is kept out of the generator's training, for statistics

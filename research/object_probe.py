@@ -26,16 +26,16 @@ from svdgan.data.datasets import discover
 from svdgan.data.groundtruth import frame_labels
 from svdgan.errors import UserError
 from svdgan.evaluation.metrics import auc
-from svdgan.memory.bank import MotionMemory, standardise
+from svdgan.memory.bank import MotionMemory
 from svdgan.memory.fitting import fit_bank
 from svdgan.memory.flow import FlowCells, cell_features, grey_video
 from svdgan.memory.objects import fit_object_memory, frame_scores
 from svdgan.objects.attributes import DESCRIBED as GROUPS
 from svdgan.objects.background import Background
 from svdgan.objects.finder import ObjectFinder
-from svdgan.scoring.normalise import causal_smooth
 from svdgan.utils.files import write_results
 from svdgan.utils.hardware import describe, hardware
+from svdgan.utils.series import causal_smooth, standardise
 
 
 def motion(data: Path, config: MemoryConfig, cache: Path | None) -> dict[str, Any]:

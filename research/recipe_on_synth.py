@@ -29,9 +29,9 @@ from svdgan.evaluation.metrics import auc
 from svdgan.memory.bank import MotionMemory
 from svdgan.memory.fitting import fit_bank
 from svdgan.memory.flow import FlowCells, cell_features, grey_video
-from svdgan.scoring.normalise import causal_smooth
 from svdgan.utils.files import write_results
 from svdgan.utils.hardware import describe, hardware
+from svdgan.utils.series import causal_smooth
 
 SCENE = SynthConfig(width=320, height=240, train_videos=12, test_videos=12, frames=120, seed=7)
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import svdgan
-from svdgan.data.frames import image_files, read_image
+from svdgan.sources.files import image_files, read_image
 
 from .conftest import TINY
 

@@ -17,7 +17,7 @@ def test_ped2_benchmark_writes_json_table_readme_and_weights(synthetic_dataset, 
     readme.write_text(f"intro\n{TABLE_START}\nold table\n{TABLE_END}\nrest\n")
     out_json = tmp_path / "results" / "ped2.json"
     args = ["--data", str(synthetic_dataset), "--recipe", str(TINY), "--runs", str(tmp_path / "runs"),
-            "--json", str(out_json), "--page", str(readme), "--readme", str(tmp_path / "README_pairs.md"),
+            "--json", str(out_json), "--page", str(readme),
             "--rows", "shipped", "look", "objects_size", "full", "no_svd", "score_patch", "copy_previous",
             "--ship", str(tmp_path / "weights" / "model.pt")]
     assert main(args) == 0
@@ -60,7 +60,7 @@ def test_memory_rows_state_what_the_generator_and_the_memory_each_add(synthetic_
     recipe.write_text(TINY.read_text() + "memory:\n  enabled: true\n  height: 32\n  cell: 8\n")
     out_json = tmp_path / "ped2.json"
     assert main(["--data", str(synthetic_dataset), "--recipe", str(recipe), "--runs", str(tmp_path / "runs"),
-                 "--json", str(out_json), "--page", str(tmp_path / "page.md"), "--readme", str(tmp_path / "r.md"),
+                 "--json", str(out_json), "--page", str(tmp_path / "page.md"),
                  "--rows", "full", "no_memory", "memory_copy", "memory_only", "copy_previous"]) == 0
     rows = {r["name"]: r for r in json.loads(out_json.read_text())["rows"]}
     full, alone, copy = rows["full"], rows["no_memory"], rows["copy_previous"]
@@ -78,8 +78,8 @@ def test_memory_rows_state_what_the_generator_and_the_memory_each_add(synthetic_
 def test_motion_generated_is_zero_for_a_model_that_copies_the_last_frame(synthetic_dataset, tmp_path):
     import torch
 
+    from benchmarks.baselines import motion_generated
     from svdgan.cli import main as cli
-    from svdgan.evaluation.baselines import motion_generated
     from svdgan.model.checkpoint import load_checkpoint, save_checkpoint
 
     run = tmp_path / "run"
@@ -112,10 +112,10 @@ def test_fit_clips_starts_from_copy_with_zero_init_and_needs_a_residual_recipe(s
 
 
 def test_copy_sweep_matches_the_baseline_row_and_rejects_bad_options(synthetic_dataset, tmp_path, capsys):
+    from benchmarks.baselines import baseline_metrics
     from research.copy_sweep import main as sweep_main
     from research.copy_sweep import sweep
     from svdgan.config import load_config
-    from svdgan.evaluation.baselines import baseline_metrics
 
     rows = sweep(synthetic_dataset, [32], [0, 4], [1, 3], progress=False)
     assert len(rows) == 8 and {(r["patch"], r["local"]) for r in rows} == {
@@ -137,17 +137,15 @@ def test_copy_sweep_matches_the_baseline_row_and_rejects_bad_options(synthetic_d
     assert err.count("svdgan: error:") == 4 and "Traceback" not in err
 
 
-def test_paper_claim_rows_train_both_groups_at_one_budget_and_fill_the_readme(synthetic_dataset, tmp_path):
+def test_paper_claim_rows_train_both_groups_at_one_budget_and_fill_the_page(synthetic_dataset, tmp_path):
     from benchmarks.ped2 import PAIRS_END, PAIRS_START
 
-    readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{PAIRS_START}\nold\n{PAIRS_END}\n")
     page = tmp_path / "ped2.md"
-    page.write_text(f"{TABLE_START}\n{TABLE_END}\n{PAIRS_START}\n{PAIRS_END}\n")
+    page.write_text(f"{TABLE_START}\n{TABLE_END}\nintro\n{PAIRS_START}\nold\n{PAIRS_END}\n")
     out_json = tmp_path / "ped2.json"
     rows = ["paper_nosvd_s0", "paper_svd_s0"]  # one seed each keeps the test short; the command runs two
     assert main(["--data", str(synthetic_dataset), "--recipe", str(TINY), "--runs", str(tmp_path / "runs"),
-                 "--json", str(out_json), "--page", str(page), "--readme", str(readme),
+                 "--json", str(out_json), "--page", str(page),
                  "--rows", *rows, "--paper-steps", "2"]) == 0
     results = json.loads(out_json.read_text())
     assert [r["name"] for r in results["rows"]] == rows
@@ -159,16 +157,17 @@ def test_paper_claim_rows_train_both_groups_at_one_budget_and_fill_the_readme(sy
     assert budget["steps"] == 2 and len(claim["with"]["values"]) == len(claim["without"]["values"]) == 1
     assert claim["difference"] == claim["with"]["mean"] - claim["without"]["mean"]
     assert claim["ci95"] is None and claim["verdict"] == "too few seeds for an interval"  # one seed: no interval
-    assert "old" not in readme.read_text() and "± " in readme.read_text() and "76.98" in readme.read_text()
+    assert "old" not in page.read_text() and "± " in page.read_text() and "76.98" in page.read_text()
     assert "paper configuration, with" not in page.read_text().split(PAIRS_START)[0]  # not in the main table
     # --tables-only rewrites the pages from the JSON alone
-    readme.write_text(f"{PAIRS_START}\nstale\n{PAIRS_END}\n")
-    assert main(["--tables-only", "--json", str(out_json), "--page", str(page), "--readme", str(readme)]) == 0
-    assert "stale" not in readme.read_text() and "76.98" in readme.read_text()
+    stale = tmp_path / "stale.md"
+    stale.write_text(f"{PAIRS_START}\nstale\n{PAIRS_END}\n")
+    assert main(["--tables-only", "--json", str(out_json), "--page", str(stale)]) == 0
+    assert "stale" not in stale.read_text() and "76.98" in stale.read_text()
     assert main(["--tables-only", "--json", str(tmp_path / "none.json")]) == 2
     # a budget that differs from the finished runs' is refused, not mixed into one table
     assert main(["--data", str(synthetic_dataset), "--recipe", str(TINY), "--runs", str(tmp_path / "runs"),
-                 "--json", str(out_json), "--page", str(page), "--readme", str(readme),
+                 "--json", str(out_json), "--page", str(page),
                  "--rows", "paper_svd_s0", "--paper-steps", "1"]) == 2
 
 
@@ -193,7 +192,7 @@ def test_welch_interval_of_made_up_scores_matches_the_hand_computed_one():
 def test_authors_protocol_applies_the_ranges_one_frame_early():
     import numpy as np
 
-    from svdgan.evaluation.protocols import authors_metrics
+    from benchmarks.protocols import authors_metrics
 
     scores = np.array([0.0, 0.0, 1.0, 1.0, 0.0, 0.0])  # frames 2-3 (0-based) stand out
     # the range 2:3 means 0-based frames 1-2 (1-based 2-3); the authors' code marks frames 2-3
@@ -277,9 +276,9 @@ def test_events_are_runs_of_alarmed_frames_matched_to_anomalies():
 
 def test_a_synthetic_camera_replayed_through_the_live_pipeline_finds_its_cyclist():
     from benchmarks.events import replay
-    from svdgan.live.pipeline import LiveModel
+    from svdgan.scoring.detector import Detector
 
-    result = replay(LiveModel.load(None), seed=0, clips=3, threshold=1.0, min_frames=3, size=(64, 48), clip_frames=24)
+    result = replay(Detector.load(), seed=0, clips=3, threshold=1.0, min_frames=3, size=(64, 48), clip_frames=24)
     assert result["frames"] == 72 and result["anomalies"] == 1 and list(result["kinds"]) == ["cyclist"]
     assert result["found"] == 1 and result["false_alarms"] == 0
     assert sum(result["kinds"]["cyclist"][0]["reasons"].values()) > 0  # its alarmed frames say why
@@ -288,14 +287,16 @@ def test_a_synthetic_camera_replayed_through_the_live_pipeline_finds_its_cyclist
 def test_a_memory_recipe_is_a_model_for_synthetic_cameras_and_a_generator_recipe_is_refused():
     from pathlib import Path
 
-    from benchmarks.events import recipe_model
+    from benchmarks.events import recipe_detector, replay
     from svdgan.errors import UserError
 
     root = Path(__file__).resolve().parents[1] / "configs"
-    model = recipe_model(root / "objects.yaml")
-    assert model.config.memory.objects == ("size",) and not model.config.score.generator
+    detector = recipe_detector(root / "objects.yaml")
+    assert detector.config.memory.objects == ("size",) and detector.scorer is None and detector.memory is None
+    result = replay(detector, seed=0, clips=3, size=(64, 48), clip_frames=24)  # each camera fits its own memory
+    assert result["frames"] == 72 and result["anomalies"] == 1
     with pytest.raises(UserError, match="scores with a generator"):
-        recipe_model(root / "svdgan_memory.yaml")
+        recipe_detector(root / "svdgan_memory.yaml")
 
 
 def test_object_generator_study_on_tiny_data_resumes_and_keeps_every_seed(synthetic_dataset, tmp_path, capsys):

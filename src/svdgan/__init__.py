@@ -1,11 +1,13 @@
 """svdgan: SVD-GAN for real-time, unsupervised video anomaly detection.
 
 Public API (the command line `svdgan` calls the same code):
-    load        load a trained model (default: the shipped UCSD Ped2 model)
+    load        load a model file (default: the shipped UCSD Ped2 model)
     Model       a loaded model: .score(frames) for a clip, .stream(source) for a live source
-    ScoredFrame   one scored frame of Model.stream: score, alert state, image, error map
+    Detector    what every path scores through: a model file scoring the frames of many sources
+    ScoredFrame   one scored frame: score, why and where, the alert state, the image
+    EventTracker  a source's scores turned into events (start, end, peak, reason)
     evaluate    score every test frame of a dataset; AUC, EER and the per-video figures
-    train       train on the normal videos of a dataset; returns the checkpoint path
+    train       fit a recipe (default: the detector that ships) on normal videos; returns the model file
     synthesize  write the synthetic surveillance dataset with its ground truth
     SynthConfig   the synthetic scene's options (size, videos, frames, seed)
     Config      the configuration: model, loss, train and score sections
@@ -22,8 +24,9 @@ __version__ = "0.1.0"
 
 # name -> (module, attribute): imported on first use, so `svdgan --help` does not load torch
 _PUBLIC = {
-    "load": ("api", "load"), "Model": ("api", "Model"), "ScoredFrame": ("live.pipeline", "ScoredFrame"),
-    "evaluate": ("api", "evaluate"), "train": ("training.loop", "train"),
+    "load": ("api", "load"), "Model": ("api", "Model"), "ScoredFrame": ("scoring.detector", "ScoredFrame"),
+    "Detector": ("scoring.detector", "Detector"), "EventTracker": ("live.events", "EventTracker"),
+    "evaluate": ("api", "evaluate"), "train": ("scoring.fit", "train"),
     "synthesize": ("data.synth", "write_synthetic"), "SynthConfig": ("data.synth", "SynthConfig"),
     "Config": ("config", "Config"), "load_config": ("config", "load_config"), "UserError": ("errors", "UserError"),
 }

@@ -7,8 +7,8 @@
         ...
     report = svdgan.evaluate(model, "data/ucsd_ped2")
 
-The command line calls the same code: `svdgan evaluate` runs `evaluate_checkpoint`; `svdgan
-detect`, `svdgan serve` and `Model.stream` all score through the one `LivePipeline`.
+The command line calls the same code: every path scores through the one `Detector`, and events
+come from the one `EventTracker`.
 """
 
 from __future__ import annotations
@@ -20,40 +20,32 @@ from typing import Any
 
 import numpy as np
 
-from svdgan.data.frames import resize
+from svdgan.defaults import END_FRAMES, MIN_FRAMES, MODE, NORMALIZE, PRECISION, THRESHOLD
 from svdgan.errors import UserError
 from svdgan.evaluation.report import evaluate_checkpoint
-from svdgan.live.alerts import END_FRAMES
-from svdgan.live.pipeline import LiveModel, LivePipeline, ScoredFrame
-from svdgan.memory.flow import to_grey
-from svdgan.scoring.fusion import scoring_for_view
-from svdgan.scoring.normalise import normalize, require_stats
-from svdgan.scoring.stream import StreamScorer, stream_video
-from svdgan.sources.video import Source, open_source
-from svdgan.utils.precision import resolve_precision
+from svdgan.live.events import EventTracker
+from svdgan.scoring.detector import Detector, ScoredFrame
+from svdgan.scoring.normalise import NORMALIZATIONS, normalize, require_stats
+from svdgan.sources.open import open_source
+from svdgan.sources.video import Source
 
 
 class Model:
-    """A trained generator with its configuration and normal-score statistics, ready to score."""
+    """A model file loaded for scoring: the Detector that `svdgan evaluate`, `detect` and `serve` use."""
 
-    def __init__(self, path: str | Path | None = None, mode: str = "exact", precision: str = "auto"):
-        if mode not in ("exact", "fast"):
-            raise UserError("mode must be exact or fast")
-        live = LiveModel.load(path)  # the same loading as `svdgan detect` and serve
-        self.path, self.generator, self.config = live.path, live.generator, live.config
-        self.stats: dict[str, float] | None = live.stats
-        self.memory = live.memory  # of normal motion, fused with the generator's score
-        self.mode = mode
-        self.precision = resolve_precision(precision, announce=False)
+    def __init__(self, path: str | Path | None = None, mode: str = MODE, precision: str = PRECISION):
+        self.mode, self.precision = mode, precision
+        self.detector = Detector.load(path, mode, precision)
+        self.path, self.config = self.detector.path, self.detector.config
+        self.stats: dict[str, float] | None = self.detector.stats
+        self.memory = self.detector.memory  # of normal motion
+        self.generator = getattr(self.detector.scorer, "generator", None)  # None: the recipe has none
 
     def __repr__(self) -> str:
-        m = self.config.model
-        return f"svdgan.Model({str(self.path)!r}, {m.size} px, {m.channels} channel(s), T={m.clip_len}, {self.mode})"
+        return f"svdgan.Model({str(self.path)!r}: {self.detector.describe()})"
 
-    def _scorer(self) -> StreamScorer:
-        return StreamScorer(self.generator, self.config, self.mode, self.precision)
-
-    def _as_rgb(self, frames: np.ndarray | Sequence[np.ndarray]) -> list[np.ndarray]:
+    @staticmethod
+    def _as_rgb(frames: np.ndarray | Sequence[np.ndarray]) -> list[np.ndarray]:
         """(N, H, W, 3) or (N, H, W) uint8 -> N (H, W, 3) RGB frames."""
         frames = [np.asarray(f) for f in frames]
         if not frames:
@@ -63,43 +55,46 @@ class Model:
                 raise UserError(f"frames must be (H, W, 3) RGB or (H, W) grey uint8, got {f.dtype} {f.shape}")
         return [np.repeat(f[:, :, None], 3, 2) if f.ndim == 2 else f for f in frames]
 
-    def score(self, frames: np.ndarray | Sequence[np.ndarray], normalize_with: str = "train") -> np.ndarray:
-        """Anomaly scores of consecutive frames of one video, each from its causal window (the same
+    def score(self, frames: np.ndarray | Sequence[np.ndarray], normalize_with: str = NORMALIZE) -> np.ndarray:
+        """Anomaly scores of consecutive frames of one video, each from the frames up to it (the same
         scores `svdgan evaluate` and `svdgan detect` give). normalize_with: 'train' (1.0 = the
-        worst normal training frame), 'video' (min-max over these frames) or 'none' (raw error)."""
-        stats = require_stats(self.stats, self.path) if normalize_with == "train" else self.stats
-        rgb = self._as_rgb(frames)
-        raw = None  # the memory alone scores (score.generator false), or the generator with it:
-        if self.config.score.generator:
-            raw = stream_video(self._scorer(), np.stack([resize(f, self.config.model.size, self.config.model.channels)
-                                                         for f in rgb]))
-        memory, stats = scoring_for_view(self.memory, stats, rgb[0].shape, str(self.path))
-        if memory is not None:
-            greys = np.stack([to_grey(f, memory.config.height) for f in rgb])
-            raw = memory.fuse(raw, memory.video_scores(greys, self.config.score.smooth))
-        return normalize(raw, normalize_with, stats)
+        worst normal frame), 'video' (min-max over these frames) or 'none' (raw)."""
+        if normalize_with not in NORMALIZATIONS:
+            raise UserError(f"normalize_with must be one of {', '.join(NORMALIZATIONS)}")
+        if normalize_with == "train":
+            require_stats(self.stats, self.path)
+        results = self.detector.score_video(self._as_rgb(frames), normalised=normalize_with == "train")
+        if normalize_with == "train":
+            return np.array([r.score for r in results])
+        return normalize(np.array([r.raw for r in results]), normalize_with)
 
-    def stream(self, source: str | Source, threshold: float = 1.0, min_frames: int = 3,
+    def stream(self, source: str | Source, threshold: float = THRESHOLD, min_frames: int = MIN_FRAMES,
                max_frames: int | None = None, end_frames: int = END_FRAMES) -> Iterator[ScoredFrame]:
-        """Score a video file, frame folder, camera index ('0') or URL frame by frame as it is read."""
-        live = LiveModel(self.path, self.generator, self.config, self.stats, self.memory)
-        pipeline = LivePipeline(live, self._scorer())
+        """Score a video file, frame folder, camera index ('0') or URL frame by frame as it is read;
+        each result's `anomalous` says whether an event (as `svdgan detect` raises it) is open."""
         source = open_source(source) if isinstance(source, str) else source
-        stream = pipeline.add_source(source.name, threshold, min_frames, end_frames=end_frames)
-        for count, frame in enumerate(source.frames()):
-            if max_frames is not None and count >= max_frames:
-                return
-            yield pipeline.score([(stream, frame)])[0]
+        stream = self.detector.open(source.name)
+        tracker = EventTracker(source.name, threshold, min_frames, end_frames)
+        try:
+            for count, frame in enumerate(source.frames()):
+                if max_frames is not None and count >= max_frames:
+                    return
+                result = self.detector.score([(stream, frame)])[0]
+                tracker.update(result)
+                yield result
+        finally:
+            self.detector.close(stream)
 
 
-def load(path: str | Path | None = None, mode: str = "exact", precision: str = "auto") -> Model:
+def load(path: str | Path | None = None, mode: str = MODE, precision: str = PRECISION) -> Model:
     """A model file from `svdgan train` or `svdgan calibrate`; None: the shipped UCSD Ped2 model.
-    mode: 'exact' (the ConvLSTM over the last T frames) or 'fast' (its state carried)."""
+    mode and precision apply to a recipe with a generator only (exact: its last T frames; fast: its
+    state carried)."""
     return Model(path, mode, precision)
 
 
 def evaluate(model: Model | str | Path | None, data: str | Path, out: str | Path | None = None,
-             normalize: str = "train", ground_truth: str | Path | None = None) -> dict[str, Any]:
+             normalize: str = NORMALIZE, ground_truth: str | Path | None = None) -> dict[str, Any]:
     """Score every test frame of a dataset (any layout `svdgan evaluate` reads) and return the metrics
     (micro_auc, macro_auc, eer, per_video, ...). The report (scores.csv, plots) goes to `out` if given."""
     if not isinstance(model, Model):

@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from svdgan.defaults import END_FRAMES, MIN_FRAMES, MODE, NORMALIZE, PRECISION, THRESHOLD
 from svdgan.errors import UserError
-from svdgan.live.alerts import END_FRAMES
 
 
 def _cmd_synth(args: argparse.Namespace) -> None:
@@ -28,7 +28,7 @@ def _cmd_synth(args: argparse.Namespace) -> None:
 
 def _cmd_train(args: argparse.Namespace) -> None:
     from svdgan.config import load_config
-    from svdgan.training.loop import train
+    from svdgan.scoring.fit import train
 
     config = None if args.resume else load_config(args.config, args.set)
     path = train(args.data, args.out, config, resume=args.resume, overrides=args.set,
@@ -38,9 +38,8 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     from svdgan.evaluation.report import evaluate_checkpoint
-    from svdgan.model.checkpoint import default_checkpoint
 
-    metrics = evaluate_checkpoint(default_checkpoint(args.checkpoint), args.data, args.out, args.normalize,
+    metrics = evaluate_checkpoint(args.checkpoint, args.data, args.out, args.normalize,
                                   args.ground_truth, progress=not args.quiet, overrides=args.set,
                                   scene=args.scene, mode=args.mode, precision=args.precision)
     summary = {k: metrics.get(k) for k in ("micro_auc", "macro_auc", "eer", "n_frames", "normalize", "mode")}
@@ -49,7 +48,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> None:
-    from svdgan.scoring.calibrate import calibrate
+    from svdgan.scoring.fit import calibrate
 
     stats = calibrate(args.checkpoint, args.data, args.out, args.set, args.frames, progress=not args.quiet)
     print(json.dumps(stats))
@@ -58,11 +57,19 @@ def _cmd_calibrate(args: argparse.Namespace) -> None:
 
 def _cmd_detect(args: argparse.Namespace) -> None:
     from svdgan.live.detect import DetectOptions, detect, format_summary
+    from svdgan.scoring.detector import Detector
 
-    options = DetectOptions(args.mode, 1.0 if args.threshold is None else args.threshold, args.min_frames,
-                            args.events, args.output, args.max_frames, args.threads, args.backend, args.onnx,
-                            args.precision, args.end_frames)
-    summary = detect(args.sources, args.checkpoint, options)
+    scorer = None
+    if args.backend == "onnxruntime":
+        from svdgan.deploy.onnx import onnx_scorer
+
+        scorer = onnx_scorer(args.onnx, args.mode)
+    elif args.onnx:
+        raise UserError("--onnx is the model of --backend onnxruntime")
+    detector = Detector.load(args.checkpoint, args.mode, args.precision, scorer=scorer)
+    options = DetectOptions(args.threshold, args.min_frames, args.end_frames, args.events, args.scores, args.output,
+                            args.max_frames, args.threads)
+    summary = detect(args.sources, detector, options)
     print(format_summary(summary), file=sys.stderr)
 
 
@@ -75,10 +82,11 @@ def _cmd_export(args: argparse.Namespace) -> None:
 
 
 def _cmd_benchmark(args: argparse.Namespace) -> None:
-    from svdgan.evaluation.speed import format_results, run
+    from svdgan.evaluation.speed import format_speed, run
 
-    results = run(args.checkpoint, args.size, args.frames, args.memory_frames, args.precision, args.streams)
-    print(format_results(results))
+    results = run(args.checkpoint, args.config, args.frames, args.streams, args.memory_frames, args.precision,
+                  args.generator_frames, args.size)
+    print(format_speed(results))
     if args.json:
         from svdgan.utils.files import write_results
 
@@ -101,11 +109,10 @@ def _cmd_metrics(args: argparse.Namespace) -> None:
 
 
 def _cmd_info(args: argparse.Namespace) -> None:
-    from svdgan.config import load_config
-    from svdgan.model.info import format_info, model_info
+    from svdgan.evaluation.info import detector_info, format_detector_info
 
-    info = model_info(load_config(args.config, args.set).model)
-    print(json.dumps(info) if args.json else format_info(info))
+    info = detector_info(args.checkpoint, args.config, args.set, timed=0 if args.no_timing else 30)
+    print(json.dumps(info) if args.json else format_detector_info(info))
 
 
 def _cmd_serve(args: argparse.Namespace) -> None:
@@ -123,14 +130,19 @@ def _cmd_demo(args: argparse.Namespace) -> None:
     run_demo(Path(args.out), steps=args.steps, svdgan=args.svdgan, objects_generator=args.objects_generator)
 
 
-def _precision_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
-                   help="auto (default): bfloat16 autocast only where the CPU or GPU runs it natively "
-                        "(AVX512_BF16, AMX), else fp32; emulated bf16 is about 30x slower")
+def _generator_args(p: argparse.ArgumentParser) -> None:
+    """The options of a model with a generator (configs/paper.yaml): one without refuses them."""
+    p.add_argument("--mode", default=MODE, choices=["exact", "fast"],
+                   help=f"a generator's streaming (default {MODE}): exact = over its last T frames, as evaluate; "
+                        "fast = its ConvLSTM state carried. Only for a model with a generator")
+    p.add_argument("--precision", default=PRECISION, choices=["auto", "fp32", "bf16"],
+                   help=f"a generator's arithmetic (default {PRECISION}): bfloat16 only where the CPU or GPU runs "
+                        "it natively (AVX512_BF16, AMX), else fp32. Only for a model with a generator")
 
 
 def _config_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", help="YAML file with sections model, loss, train, score")
+    p.add_argument("--config", help="recipe: YAML file with sections model, loss, train, score, memory "
+                   "(default: the detector that ships; configs/paper.yaml: the paper's SVD-GAN)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override one config value, e.g. --set train.steps=100 (repeatable)")
 
@@ -163,13 +175,12 @@ def _evaluate_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", help="trained checkpoint or scoring model (default: the shipped UCSD Ped2 model)")
     p.add_argument("--data", required=True, help="dataset root (test videos and ground truth)")
     p.add_argument("--out", required=True, help="report folder")
-    p.add_argument("--normalize", default="video", choices=["video", "train", "none"],
-                   help="video: min-max per test video (paper); train: training statistics (causal)")
+    p.add_argument("--normalize", default=NORMALIZE, choices=["video", "train", "none"],
+                   help=f"train (default {NORMALIZE}): in units of the normal footage's scores (causal, as live); "
+                        "video: min-max per test video (the paper's; needs the whole video)")
     p.add_argument("--ground-truth", help="ground truth file, if not found in the dataset root")
     p.add_argument("--scene", help="ShanghaiTech: evaluate one scene only (e.g. 01)")
-    p.add_argument("--mode", default="exact", choices=["exact", "fast"],
-                   help="fast: score as `svdgan detect --mode fast` (ConvLSTM state carried over the video)")
-    _precision_arg(p)
+    _generator_args(p)
     p.add_argument("--set", action="append", default=[], metavar="score.KEY=VALUE",
                    help="score option, e.g. --set score.patch=16 (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -190,45 +201,52 @@ def _calibrate_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _detect_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("detect", help="score live sources frame by frame and raise alerts")
+    p = sub.add_parser("detect", help="score live sources frame by frame and raise events")
     p.add_argument("sources", nargs="+", metavar="SOURCE",
                    help="video file, frame folder, camera index (0) or stream URL (rtsp://, http://)")
     p.add_argument("--checkpoint", help="trained checkpoint or scoring model (default: the shipped UCSD Ped2 model)")
-    p.add_argument("--mode", default="exact", choices=["exact", "fast"],
-                   help="exact: ConvLSTM over the last T frames (= evaluate); fast: carry its state")
-    p.add_argument("--threshold", type=float,
-                   help="alert above this score (normalised: 1.0 = the worst normal training frame; default 1.0)")
-    p.add_argument("--min-frames", type=int, default=3, help="frames in a row above the threshold to alert")
+    p.add_argument("--threshold", type=float, default=THRESHOLD,
+                   help=f"an event's frames score above this (1.0 = the worst normal frame; default {THRESHOLD:g})")
+    p.add_argument("--min-frames", type=int, default=MIN_FRAMES,
+                   help=f"frames in a row above the threshold that start an event (default {MIN_FRAMES})")
     p.add_argument("--end-frames", type=int, default=END_FRAMES,
-                   help=f"frames in a row not above the threshold that end an alert (default {END_FRAMES})")
-    p.add_argument("--events", help="write the JSON-lines events here instead of stdout")
+                   help=f"frames in a row not above the threshold that end an event (default {END_FRAMES})")
+    p.add_argument("--events", help="write the events here, one JSON line each (default: standard output)")
+    p.add_argument("--scores", help="write every frame's score here (CSV frame,score); one per source, numbered")
     p.add_argument("--output", help="annotated video (.mp4 or .avi); one per source, numbered, if several")
     p.add_argument("--max-frames", type=int, help="stop after this many frames in all")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    p.add_argument("--backend", default="torch", choices=["torch", "onnxruntime"])
-    _precision_arg(p)
+    p.add_argument("--threads", type=int, default=0, help="torch and OpenCV threads (0: their defaults)")
+    _generator_args(p)
+    p.add_argument("--backend", default="torch", choices=["torch", "onnxruntime"],
+                   help="the generator's runtime (only for a model with a generator)")
     p.add_argument("--onnx", help="model from `svdgan export` for --backend onnxruntime (default: export now)")
     p.set_defaults(func=_cmd_detect)
 
 
 def _export_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("export", help="export the scoring generator to ONNX (one file, dynamic batch)")
+    p = sub.add_parser("export", help="export a model's generator to ONNX (one file, dynamic batch, checked "
+                       "against torch); a model without one, such as the shipped memory of normal motion, has "
+                       "nothing to export: its flow is OpenCV's and its memory a k-d tree search")
     p.add_argument("--checkpoint", help="trained checkpoint or scoring model (default: the shipped UCSD Ped2 model)")
     p.add_argument("--onnx", required=True, help="output .onnx file")
     p.set_defaults(func=_cmd_export)
 
 
 def _benchmark_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("benchmark", help="frames per second and latency: windowed, exact and fast scoring")
-    p.add_argument("--checkpoint", help="model to time (default: the paper's architecture, random weights)")
-    p.add_argument("--size", type=int, help="frame size of the paper's architecture (default 128)")
-    p.add_argument("--frames", type=int, default=100, help="frames timed per mode")
-    p.add_argument("--streams", type=int, default=8,
-                   help="capacity: time fast mode with 1..N streams scored together (0: skip)")
+    p = sub.add_parser("benchmark", help="what the detector costs here: each stage a frame, frames/s, streams "
+                       "scored together; a generator's modes where the model has one")
+    p.add_argument("--checkpoint", help="model file to time (default: the shipped one)")
+    p.add_argument("--config", help="time this recipe instead, fitted on the synthetic camera (a generator it has "
+                   "gets random weights, which cost what trained ones do)")
+    p.add_argument("--frames", type=int, default=200, help="frames timed on one stream")
+    p.add_argument("--streams", type=int, default=8, help="then 1..N streams scored together (0: skip)")
     p.add_argument("--memory-frames", type=int, default=0,
                    help="also stream this many frames and report resident memory (docs: 100000)")
-    _precision_arg(p)
-    p.add_argument("--json", help="write the figures here (e.g. benchmarks/results/realtime.json)")
+    p.add_argument("--generator-frames", type=int, default=100, help="a generator's frames timed per mode")
+    p.add_argument("--size", type=int, help="with --config: the generator's frame size (default the recipe's)")
+    p.add_argument("--precision", default=PRECISION, choices=["auto", "fp32", "bf16"],
+                   help="a generator's arithmetic: bfloat16 rows beside fp32 only where native (auto) or asked for")
+    p.add_argument("--json", help="write the figures here (e.g. benchmarks/results/detector.json)")
     p.set_defaults(func=_cmd_benchmark)
 
 
@@ -244,8 +262,11 @@ def _metrics_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _info_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("info", help="parameter counts and FLOPs per frame")
+    p = sub.add_parser("info", help="what a model is and costs: its memory (size, cells, cost a frame by stage) "
+                       "and its generator (parameters, FLOPs) where it has one")
+    p.add_argument("--checkpoint", help="model file (default: the shipped one)")
     _config_args(p)
+    p.add_argument("--no-timing", action="store_true", help="leave out the cost a frame (a short timed run)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_info)
 

@@ -1,6 +1,8 @@
 """Configuration: nested dataclasses, loaded from YAML and `key=value` overrides.
 
-Defaults are the paper's / the authors' configuration (128 px, T = 7, batch 3).
+`Config()` is the detector that ships (src/svdgan/weights/ped2.pt): the memory of normal motion
+alone, scores averaged over 5 frames. The model, loss and train sections are the paper's SVD-GAN
+(128 px, T = 7, batch 3) and matter only where a recipe turns the generator on (configs/paper.yaml).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from svdgan.errors import UserError
 @dataclass
 class ModelConfig:
     size: int = 128  # frames are resized to size x size
-    channels: int = 3  # 3 = RGB (grayscale sources are replicated), 1 = grayscale
+    channels: int = 1  # 1 = grayscale, 3 = RGB (grayscale sources are replicated; the paper's)
     clip_len: int = 7  # T, frames per clip
     conv1_channels: int = 128  # first per-frame conv (5x5, stride 2)
     conv2_channels: int = 64  # second per-frame conv (3x3, stride 2)
@@ -66,15 +68,15 @@ class TrainConfig:
 class ScoreConfig:
     batch_size: int = 8  # windows scored per forward pass
     patch: int = 0  # 0: mean squared error of the frame; k: of its worst k x k patch (model pixels)
-    smooth: int = 1  # causal moving average of a frame's score over the last `smooth` frames
-    generator: bool = True  # false: the frame's score is the memory's alone, and the generator is not run
+    smooth: int = 5  # causal moving average of a frame's score over the last `smooth` frames
+    generator: bool = False  # true: the SVD-GAN's error scores the frames (with the memory's, if enabled)
 
 
 @dataclass
 class MemoryConfig:
-    """A memory of normal motion fused with the generator's score (see motion.py)."""
+    """The memory of normal motion (memory/bank.py), and its options."""
 
-    enabled: bool = False
+    enabled: bool = True  # false: the generator alone scores (configs/paper.yaml)
     height: int = 240  # optical flow on the grey frame at this height (aspect kept)
     cell: int = 32  # px per side of the cells whose motion is remembered and compared
     every: int = 2  # every n-th normal frame goes into the memory

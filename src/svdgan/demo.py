@@ -12,38 +12,38 @@ from pathlib import Path
 
 import numpy as np
 
-from svdgan.config import Config, ModelConfig, TrainConfig, config_from_dict
+from svdgan.config import Config, MemoryConfig, ModelConfig, ScoreConfig, TrainConfig
 from svdgan.data.datasets import discover
 from svdgan.data.groundtruth import frame_labels
-from svdgan.data.synth import ANOMALY_KINDS, ONE_ATTRIBUTE, SynthConfig, write_synthetic
+from svdgan.data.synth import SynthConfig, write_synthetic
 from svdgan.errors import UserError
 from svdgan.evaluation.metrics import auc
 from svdgan.evaluation.report import evaluate_checkpoint
 from svdgan.evaluation.scorefiles import read_scores
-from svdgan.live.pipeline import LiveModel, LivePipeline
-from svdgan.model.checkpoint import SHIPPED_WEIGHTS, load_checkpoint
-from svdgan.scoring.stream import StreamScorer
-from svdgan.sources.video import Frame
-from svdgan.training.loop import train
+from svdgan.live.events import EventTracker
+from svdgan.scoring.detector import Detector
+from svdgan.scoring.fit import train
+from svdgan.sources.scene import ANOMALY_KINDS, ONE_ATTRIBUTE
 
 
 def demo_config(steps: int | None = None) -> Config:
     """The demo's SVD-GAN (`--svdgan`): the paper's architecture, narrower and at 64 px, so that
     training fits in a few minutes on two CPU cores."""
     config = Config(
-        model=ModelConfig(size=64, conv1_channels=32, conv2_channels=32, lstm_channels=(32, 32, 32, 64),
+        model=ModelConfig(size=64, channels=3, conv1_channels=32, conv2_channels=32, lstm_channels=(32, 32, 32, 64),
                           decoder_channels=32),
         train=TrainConfig(steps=steps or 600, batch_size=4, checkpoint_every=250, preview_every=250,
                           log_every=10, stats_frames=320),
+        score=ScoreConfig(generator=True, smooth=1), memory=MemoryConfig(enabled=False),
     )
     return config.validate()
 
 
 def recipe_config(objects: tuple[str, ...] = (), look: bool = False) -> Config:
-    """The shipped recipe (the shipped model's own settings: the memory of normal motion alone), with
-    the memory of normal objects' `objects` groups beside it if given (configs/objects.yaml: size),
-    and with `look` the look of the cells that move (configs/look.yaml)."""
-    config = config_from_dict(load_checkpoint(SHIPPED_WEIGHTS)["config"])
+    """The shipped recipe (the defaults: the memory of normal motion alone), with the memory of normal
+    objects' `objects` groups beside it if given (configs/objects.yaml: size), and with `look` the
+    look of the cells that move (configs/look.yaml)."""
+    config = Config()
     config.memory.objects, config.memory.look = objects, look
     return config.validate()
 
@@ -111,21 +111,19 @@ def model_summary(checkpoint: Path, data: Path, report: Path, label: str) -> dic
             "reasons": kind_reasons(checkpoint, data), "n_frames": metrics["n_frames"]}
 
 
-def kind_reasons(checkpoint: Path, data: Path, threshold: float = 1.0, min_frames: int = 3
-                 ) -> dict[str, dict[str, int]]:
-    """Each kind of anomaly's alerted frames, counted by the reason they give, as `svdgan detect`
-    alerts (its default threshold and min_frames) on the test videos."""
-    model = LiveModel.load(checkpoint)
+def kind_reasons(checkpoint: Path, data: Path) -> dict[str, dict[str, int]]:
+    """Each kind of anomaly's frames inside an event, counted by the reason they give, as `svdgan
+    detect` raises events (its defaults) on the test videos."""
+    detector = Detector.load(checkpoint)
     dataset = discover(data)
     reasons: dict[str, Counter] = {}
     for i, (video, truth) in enumerate(zip(dataset.test, dataset.ground_truth, strict=True)):
-        pipeline = LivePipeline(model, StreamScorer(model.generator, model.config, "fast"))
-        stream = pipeline.add_source(video.name, threshold, min_frames)
         frames = list(video.frames())
         labels = frame_labels(truth, len(frames), video.name)
         said = reasons.setdefault(ANOMALY_KINDS[i % len(ANOMALY_KINDS)], Counter())
-        for t, image in enumerate(frames):
-            scored = pipeline.score([(stream, Frame(t, t / 10, image))])[0]
+        tracker = EventTracker(video.name)
+        for t, scored in enumerate(detector.score_video(frames, video.name, fps=10)):
+            tracker.update(scored)
             if scored.anomalous and labels[t] and scored.why is not None:
                 said[scored.why.reason] += 1
     return {kind: dict(c.most_common()) for kind, c in reasons.items()}

@@ -93,9 +93,9 @@ def test_synthetic_dataset_is_deterministic_and_labelled(tmp_path: Path):
 
 
 def test_each_kind_of_anomaly_is_in_the_scene_and_the_demo_scores_it_alone(tmp_path: Path):
-    from svdgan.data.synth import ANOMALY_KINDS, ONE_ATTRIBUTE
     from svdgan.demo import kind_aucs
     from svdgan.evaluation.scorefiles import write_scores_csv
+    from svdgan.sources.scene import ANOMALY_KINDS, ONE_ATTRIBUTE
 
     assert set(ONE_ATTRIBUTE) <= set(ANOMALY_KINDS) and set(ONE_ATTRIBUTE.values()) == {"appearance", "motion",
                                                                                           "place"}
@@ -115,8 +115,8 @@ def test_each_kind_of_anomaly_is_in_the_scene_and_the_demo_scores_it_alone(tmp_p
 
 
 def test_the_demo_fits_the_recipe_and_the_objects_option_and_says_what_their_alerts_name(tmp_path: Path, capsys):
-    from svdgan.data.synth import ANOMALY_KINDS
     from svdgan.demo import run_demo
+    from svdgan.sources.scene import ANOMALY_KINDS
 
     write_synthetic(tmp_path / "data", SynthConfig(width=64, height=48, train_videos=2,
                                                    test_videos=len(ANOMALY_KINDS), frames=40, seed=2))

@@ -54,10 +54,10 @@ def test_detect_with_the_onnxruntime_backend(tmp_path, synthetic_dataset, capsys
     source = str(synthetic_dataset / "testing" / "frames" / "01")
     scores = {}
     for backend in ("torch", "onnxruntime"):
-        events = tmp_path / f"{backend}.jsonl"
+        events = tmp_path / f"{backend}.csv"
         assert main(["detect", source, "--checkpoint", str(run / "checkpoint.pt"), "--backend", backend,
-                     "--events", str(events)]) == 0
-        scores[backend] = [float(line.split('"score": ')[1].split(",")[0]) for line in events.read_text().splitlines()]
+                     "--scores", str(events)]) == 0
+        scores[backend] = [float(line.split(",")[1]) for line in events.read_text().splitlines()[1:]]
     np.testing.assert_allclose(scores["onnxruntime"], scores["torch"], rtol=1e-4, atol=1e-5)
     code = main(["detect", source, "--checkpoint", str(run / "checkpoint.pt"), "--backend", "onnxruntime",
                  "--mode", "fast"])

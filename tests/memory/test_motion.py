@@ -112,11 +112,11 @@ def detect_scores_as_evaluate(checkpoint, data, tmp_path, capsys) -> dict:
                 "--quiet"], capsys)[0] == 0
     offline = [float(line.split(",")[2]) for line in (report / "scores.csv").read_text().splitlines()[1:]
                if line.startswith("01,")]
-    events = tmp_path / "events.jsonl"
-    assert run(["detect", data / "testing" / "frames" / "01", "--checkpoint", checkpoint, "--events", events],
+    scores = tmp_path / "scores.csv"
+    assert run(["detect", data / "testing" / "frames" / "01", "--checkpoint", checkpoint, "--scores", scores],
                capsys)[0] == 0
-    live = [json.loads(line)["score"] for line in events.read_text().splitlines()]
-    np.testing.assert_allclose(live, offline, rtol=1e-4, atol=1e-4)
+    live = [float(line.split(",")[1]) for line in scores.read_text().splitlines()[1:]]
+    np.testing.assert_allclose(live, offline, rtol=1e-6, atol=1e-6)
     return json.loads((report / "metrics.json").read_text())
 
 
@@ -128,10 +128,12 @@ def test_a_model_with_a_memory_trains_evaluates_streams_and_recalibrates(synthet
     payload = torch.load(out / "checkpoint.pt", weights_only=True)
     assert payload["score_stats"]["motion"] is True and payload["motion"]["bank"].shape[1] == N_FEATURES
     assert set(payload["motion"]["stats"]) == {"generator", "motion", "generator_scores"}
-    from svdgan.evaluation.speed import motion_memory_cost
+    from svdgan.evaluation.speed import detector_speed
+    from svdgan.scoring.detector import Detector
 
-    cost = motion_memory_cost(out / "checkpoint.pt", 3)  # what `svdgan benchmark` reports for it
-    assert cost["frame_size"] == [32, 40] and cost["fps"] > 0 and cost["latency_ms"]["mean"] > 0
+    cost = detector_speed(Detector.load(out / "checkpoint.pt"), 10, streams=0)  # what `svdgan benchmark` reports
+    assert cost["frame_size"] == [32, 40] and cost["fps"] > 0 and {"flow", "memory", "generator"} <= set(
+        cost["stages_ms"])
     report = tmp_path / "report"
     code, _, _ = run(["evaluate", "--checkpoint", out / "checkpoint.pt", "--data", synthetic_dataset,
                       "--out", report, "--normalize", "train", "--quiet"], capsys)
@@ -139,19 +141,17 @@ def test_a_model_with_a_memory_trains_evaluates_streams_and_recalibrates(synthet
     assert code == 0 and metrics["score"]["motion"] is True
     offline = [float(line.split(",")[2]) for line in (report / "scores.csv").read_text().splitlines()[1:]
                if line.startswith("01,")]
-    events = tmp_path / "events.jsonl"
+    events, scores = tmp_path / "events.jsonl", tmp_path / "scores.csv"
     code, _, _ = run(["detect", synthetic_dataset / "testing" / "frames" / "01", "--checkpoint",
-                      out / "checkpoint.pt", "--events", events], capsys)
+                      out / "checkpoint.pt", "--events", events, "--scores", scores, "--min-frames", "1"], capsys)
     records = [json.loads(line) for line in events.read_text().splitlines()]
-    live = [r["score"] for r in records]
+    live = [float(line.split(",")[1]) for line in scores.read_text().splitlines()[1:]]
     assert code == 0
-    np.testing.assert_allclose(live, offline, rtol=1e-4, atol=1e-4)  # detect fuses as evaluate does
-    alarms = [r for r in records if r["anomalous"]]
-    assert alarms and all(set(r["why"]) == {"reason", "box"} for r in alarms)  # each alarm says why and where
-    assert all("why" not in r for r in records if not r["anomalous"])
+    np.testing.assert_allclose(live, offline, rtol=1e-6, atol=1e-6)  # detect fuses as evaluate does
+    assert records and all(r["reason"] and len(r["box"]) == 4 for r in records)  # each event says why and where
     h, w = cv2.imread(str(sorted((synthetic_dataset / "testing" / "frames" / "01").iterdir())[0])).shape[:2]
     assert all(0 <= x < w and 0 <= y < h and x + bw <= w and y + bh <= h for x, y, bw, bh in
-               (r["why"]["box"] for r in alarms))
+               (r["box"] for r in records))
     # the ablation switch: without the memory the scores are the generator's alone, and differ
     plain = tmp_path / "plain.pt"
     assert run(["calibrate", "--checkpoint", out / "checkpoint.pt", "--data", synthetic_dataset, "--out", plain,
@@ -209,8 +209,10 @@ def test_another_view_is_scored_without_the_memory_by_evaluate_and_detect_alike(
     assert (tmp_path / "report" / "metrics.json").exists()
     video = tmp_path / "wide.avi"
     write_video(video, random_frames(6, 16, 64))
-    code, out_text, err = run(["detect", video, "--checkpoint", out / "checkpoint.pt"], capsys)
-    assert code == 0 and len(out_text.splitlines()) == 6 and "scored by the generator alone" in err
+    code, _, err = run(["detect", video, "--checkpoint", out / "checkpoint.pt", "--scores", tmp_path / "s.csv"],
+                       capsys)
+    assert code == 0 and "scored by the generator alone" in err
+    assert len((tmp_path / "s.csv").read_text().splitlines()) == 7  # a header and six frames
 
 
 def test_a_model_scored_by_its_memory_alone_never_runs_the_generator(synthetic_dataset, tmp_path, capsys,

@@ -5,8 +5,9 @@ import pytest
 import torch
 
 from svdgan.model.generator import Generator, fuse_for_inference
-from svdgan.scoring.normalise import causal_smooth, normalize, score_stats
+from svdgan.scoring.normalise import normalize, score_stats
 from svdgan.scoring.video import first_input_frame, frame_errors, generate_windows, score_video
+from svdgan.utils.series import causal_smooth
 
 
 @pytest.fixture

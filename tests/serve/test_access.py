@@ -13,7 +13,7 @@ from svdgan.cli import main
 from svdgan.serve.access import SESSION_COOKIE, Access, allowed_hosts, host_name, read_token
 from svdgan.serve.config import CameraConfig, ServeConfig
 from svdgan.serve.engine import Engine
-from svdgan.serve.events import EventStore
+from svdgan.serve.store import EventStore
 from svdgan.serve.web import MjpegViewers
 from svdgan.sources.video import redact
 

@@ -17,7 +17,7 @@ from svdgan.cli import main
 from svdgan.serve import lock_storage
 from svdgan.serve.config import CameraConfig, ServeConfig
 from svdgan.serve.engine import Engine
-from svdgan.serve.events import WAL_LIMIT_BYTES, EventStore
+from svdgan.serve.store import WAL_LIMIT_BYTES, EventStore
 from svdgan.serve.web import create_app
 from svdgan.sources.video import CaptureSource
 

@@ -9,7 +9,7 @@ from svdgan.cli import main
 from svdgan.serve import check_binding
 from svdgan.serve.config import CameraConfig, ServeConfig, load_serve_config
 from svdgan.serve.engine import Engine
-from svdgan.serve.events import EventStore
+from svdgan.serve.store import EventStore
 from svdgan.serve.web import create_app
 from svdgan.sources.video import Frame, Source
 

@@ -19,7 +19,7 @@ import pytest
 
 from svdgan.serve.config import CameraConfig, ServeConfig
 from svdgan.serve.engine import Engine
-from svdgan.serve.events import EventStore
+from svdgan.serve.store import EventStore
 from svdgan.sources.video import Frame, Source
 
 from .test_serve import SIZE, camera_model  # noqa: F401 (a fixture)
@@ -208,7 +208,7 @@ def test_sigkill_mid_event_ends_the_open_event_at_its_last_frame_with_a_clip_tha
 import sys, time
 sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
 from tests.serve.test_serve_live import LiveScene
-from svdgan.serve.events import EventStore
+from svdgan.serve.store import EventStore
 from svdgan.serve.config import CameraConfig, ServeConfig
 from svdgan.serve.engine import Engine
 scene = LiveScene("lobby")

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from svdgan.errors import UserError
-from svdgan.sources.video import CaptureSource, FolderSource, open_source
+from svdgan.sources.open import open_source
+from svdgan.sources.video import CaptureSource, FolderSource
 
 from ..conftest import random_frames, write_frame_folder, write_video
 

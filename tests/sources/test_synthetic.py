@@ -5,7 +5,7 @@ import itertools
 
 import numpy as np
 
-from svdgan.data.synth import draw_background
+from svdgan.sources.scene import draw_background
 from svdgan.sources.synthetic import SynthSource
 
 

@@ -4,19 +4,19 @@ import pytest
 
 from svdgan.config import load_config
 from svdgan.errors import UserError
-from svdgan.utils import precision
+from svdgan.utils import hardware, precision
 
 
 @pytest.fixture
 def no_native(monkeypatch):
     monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx2", "fma"}))
-    monkeypatch.setattr(precision.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(hardware.platform, "machine", lambda: "x86_64")
 
 
 @pytest.fixture
 def native(monkeypatch):
     monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx2", "avx512f", "avx512_bf16"}))
-    monkeypatch.setattr(precision.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(hardware.platform, "machine", lambda: "x86_64")
 
 
 def test_auto_is_fp32_without_native_bf16_and_says_why(no_native, capsys):

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from svdgan.data.frames import VideoRef, image_files, resize
+from svdgan.data.frames import VideoRef, resize
+from svdgan.sources.files import image_files
 
 
 def _fingerprint(video: VideoRef, size: int, channels: int) -> str:

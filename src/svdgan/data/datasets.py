@@ -18,10 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from svdgan.data.frames import VIDEO_EXTENSIONS, VideoRef, image_files, natural_key
+from svdgan.data.frames import VideoRef
 from svdgan.data.groundtruth import Ranges, read_frame_mask, read_ground_truth
 from svdgan.data.masks import PixelMasks
 from svdgan.errors import UserError
+from svdgan.sources.files import VIDEO_EXTENSIONS, image_files, natural_key
 
 FrameTruth = Ranges | np.ndarray | PixelMasks  # see groundtruth.frame_labels
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from svdgan.data.frames import image_files
 from svdgan.errors import UserError
+from svdgan.sources.files import image_files
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,10 @@ steps keep the ConvLSTM state at zero, which is exactly a shorter window. Inputs
 
 from __future__ import annotations
 
+import tempfile
 import warnings
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +20,12 @@ from torch import nn
 
 from svdgan.config import Config
 from svdgan.errors import UserError
-from svdgan.model.checkpoint import load_generator
+from svdgan.model.checkpoint import load_checkpoint, load_generator
 from svdgan.model.generator import FrameFeatures, Generator
 from svdgan.model.layers import SeparableConv2d, per_frame
+from svdgan.scoring.detector import Detector
 from svdgan.scoring.stream import BatchScores, batch_scores
+from svdgan.utils.series import CausalMean
 
 
 class WindowGenerator(nn.Module):
@@ -58,9 +62,12 @@ def export_onnx(checkpoint: str | Path, out: str | Path, check: bool = True) -> 
         import onnxscript  # noqa: F401
     except ImportError:
         raise UserError("ONNX export needs onnx and onnxscript: pip install 'svdgan[onnx]'") from None
-    generator, config, payload = load_generator(checkpoint)
+    payload = load_checkpoint(checkpoint)
     if "generator" not in payload:
-        raise UserError(f"{checkpoint} has no generator to export (it scores with its memory of normal motion alone)")
+        raise UserError(f"{checkpoint} has no generator to export: it scores with its memory of normal motion alone "
+                        "(OpenCV's optical flow and a k-d tree search, which run as they are); a model trained with "
+                        "a generator (configs/paper.yaml, configs/svdgan_memory.yaml) has one")
+    generator, config, _ = load_generator(checkpoint)
     for layer in generator.modules():  # one Conv node, not torch's CPU-tuned matmul-and-shifts form
         if isinstance(layer, SeparableConv2d) and layer.form == "taps":
             layer.form = "dense"
@@ -138,7 +145,7 @@ class OnnxStreamScorer:
         masks = np.zeros((len(streams), t_len), np.float32)
         states = []
         for i, s in enumerate(streams):
-            st = self.streams.setdefault(s, {"frames": deque(maxlen=t_len), "recent": deque(maxlen=cfg.score.smooth)})
+            st = self.streams.setdefault(s, {"frames": deque(maxlen=t_len), "recent": CausalMean(cfg.score.smooth)})
             states.append(st)
             past = list(st["frames"])
             if cfg.target_offset == 1 and past:  # predicting: the window ends at the previous frame
@@ -153,3 +160,21 @@ class OnnxStreamScorer:
             keep = torch.stack([self.ignore.get(s, torch.ones(1, 1, 1)).expand(1, *frames.shape[-2:]) for s in streams])
             generated = generated * keep + frames * (1 - keep)
         return batch_scores(generated, frames, [st["recent"] for st in states], cfg.score.patch)
+
+
+def onnx_scorer(onnx_path: str | Path | None, mode: str) -> Callable[[Detector], OnnxStreamScorer]:
+    """How `svdgan detect --backend onnxruntime` scores a detector's generator: with `onnx_path`
+    (from `svdgan export`), or with the detector's checkpoint exported for the run."""
+    if mode != "exact":
+        raise UserError("the onnxruntime backend runs the exact mode only")
+    if onnx_path is not None and not Path(onnx_path).is_file():
+        raise UserError(f"ONNX model not found: {onnx_path}")
+
+    def build(detector: Detector) -> OnnxStreamScorer:
+        if onnx_path is not None:
+            return OnnxStreamScorer(onnx_path, detector.config)
+        with tempfile.TemporaryDirectory() as folder:  # the session holds the model once made
+            exported = Path(folder) / "model.onnx"
+            export_onnx(detector.path, exported, check=False)
+            return OnnxStreamScorer(exported, detector.config)
+    return build

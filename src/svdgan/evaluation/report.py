@@ -1,4 +1,5 @@
-"""`svdgan evaluate`: score every test frame, compute the metrics, write the report."""
+"""`svdgan evaluate`: every test frame scored through the Detector, as `svdgan detect` scores the same
+file frame by frame, then the metrics and the report."""
 
 from __future__ import annotations
 
@@ -9,119 +10,99 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
-from svdgan.config import Config, apply_overrides
-from svdgan.data.datasets import discover
-from svdgan.data.frames import load_video, to_model_range
+from svdgan.data.datasets import Dataset, discover
+from svdgan.data.frames import resize, to_model_range
 from svdgan.data.groundtruth import frame_labels
+from svdgan.defaults import MODE, NORMALIZE, PRECISION
 from svdgan.errors import UserError
 from svdgan.evaluation import plots
 from svdgan.evaluation.metrics import PixelScores
 from svdgan.evaluation.metrics import evaluate as compute_metrics
 from svdgan.evaluation.scorefiles import write_scores_csv
-from svdgan.memory.bank import MotionMemory, load_memory
-from svdgan.memory.flow import grey_video
-from svdgan.model.checkpoint import load_generator, require_generator
-from svdgan.model.generator import Generator
-from svdgan.scoring.calibrate import score_overrides
-from svdgan.scoring.fusion import scoring_for_view
-from svdgan.scoring.normalise import NORMALIZATIONS, normalize, require_stats, stats_match
-from svdgan.scoring.stream import StreamScorer, stream_video
+from svdgan.scoring.detector import Detector
+from svdgan.scoring.normalise import NORMALIZATIONS, normalize, require_stats
 from svdgan.scoring.video import first_input_frame, score_video
 from svdgan.utils.files import atomic_write
-from svdgan.utils.precision import choose_precision
 
 GRID_VIDEOS = 3  # videos that contribute rows to the reconstruction grid
 
 
-def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, out_dir: str | Path,
-                        normalize_mode: str = "video", ground_truth: str | Path | None = None,
+def evaluate_checkpoint(checkpoint: str | Path | None, data: str | Path, out_dir: str | Path,
+                        normalize_mode: str = NORMALIZE, ground_truth: str | Path | None = None,
                         progress: bool = True, overrides: list[str] | None = None,
-                        scene: str | None = None, mode: str = "exact", precision: str = "fp32") -> dict[str, Any]:
+                        scene: str | None = None, mode: str = MODE, precision: str = PRECISION) -> dict[str, Any]:
     """Writes scores.csv, metrics.json (when labels exist) and the plots; returns the metrics.
-    precision: 'fp32', 'bf16' or 'auto' (bf16 where native; says which on stderr)."""
-    if mode not in ("exact", "fast"):
-        raise UserError("--mode must be exact or fast")
-    precision, precision_note = choose_precision(precision)
+    `overrides`: score.* options, which the model's statistics must have been computed with."""
     if normalize_mode not in NORMALIZATIONS:
         raise UserError(f"--normalize must be one of {', '.join(NORMALIZATIONS)}")
-    generator, config, payload = load_generator(checkpoint)
-    apply_overrides(config, score_overrides(overrides or []))
-    require_generator(payload, config, checkpoint)
-    stats = payload.get("score_stats")
-    memory = load_memory(payload, config)
+    detector = Detector.load(checkpoint, mode, precision, overrides or [])
     if normalize_mode == "train":
-        require_stats(stats, checkpoint)
-    if normalize_mode == "train" and not stats_match(stats, config, memory is not None):
-        raise UserError(f"checkpoint {checkpoint} has statistics for other score options: "
-                        "run `svdgan calibrate` with these --set values first")
+        require_stats(detector.stats, detector.path)
+        if not detector.stats_match():
+            raise UserError(f"checkpoint {detector.path} has statistics for other score options: "
+                            "run `svdgan calibrate` with these --set values first")
     dataset = discover(data, ground_truth, scene)
     if not dataset.test:
         raise UserError(f"no test videos under {data}")
-
-    scored = _score_test_videos(dataset, generator, config, stats, memory, normalize_mode, mode, precision, progress)
+    scored = _score_test_videos(dataset, detector, normalize_mode, mode, progress)
     metrics = _write_report(Path(out_dir), scored, dataset.ground_truth is not None, normalize_mode)
-    metrics.update({"checkpoint": str(checkpoint), "mode": mode, "precision": precision,
-                    "score": {"patch": config.score.patch, "smooth": config.score.smooth, "motion": memory is not None,
-                              "generator": config.score.generator},
+    config = detector.config
+    metrics.update({"checkpoint": str(detector.path), "detector": detector.describe(),
+                    "mode": mode if detector.scorer is not None else None,
+                    "precision": precision if detector.scorer is not None else None,
+                    "score": {"patch": config.score.patch, "smooth": config.score.smooth,
+                              "motion": detector.memory is not None, "generator": config.score.generator},
                     "data": str(data), "layout": dataset.layout})
     atomic_write(Path(out_dir) / "metrics.json", lambda tmp: tmp.write_text(json.dumps(metrics, indent=2)))
-    if precision_note:  # said at the end: bad input anywhere above gets its one error line alone
-        print(precision_note, file=sys.stderr)
+    if detector.note and progress:  # said at the end: bad input anywhere above gets its one error line alone
+        print(detector.note, file=sys.stderr)
     return metrics
 
 
 @dataclass
 class _Scored:
     rows: list[tuple[str, np.ndarray, np.ndarray | None]]  # (video, normalised scores, labels or None)
-    pixels: PixelScores  # pixel-level AUC, where the dataset has masks
+    pixels: PixelScores  # pixel-level AUC, where the dataset has masks and a generator draws error maps
     samples: list  # the reconstruction grid's frames: the highest and lowest scored of the first videos
 
 
-def _score_test_videos(dataset: Any, generator: Generator, config: Config, stats: dict | None,
-                       memory: MotionMemory | None, normalize_mode: str, mode: str, precision: str,
+def _score_test_videos(dataset: Dataset, detector: Detector, normalize_mode: str, mode: str,
                        progress: bool) -> _Scored:
-    """Every test video's scores, exactly as `svdgan detect` gives them frame by frame."""
+    """Every test video through the Detector, one frame at a time."""
     rows: list[tuple[str, np.ndarray, np.ndarray | None]] = []
     pixels = PixelScores()
     samples = []
+    config = detector.config
+    generator = getattr(detector.scorer, "generator", None)
     bar = tqdm(dataset.test, desc="scoring test videos", unit="video", disable=not progress)
     for i, video in enumerate(bar):
-        frames = load_video(video, config.model.size, config.model.channels)
-        labels = None
-        if dataset.ground_truth is not None:
-            labels = frame_labels(dataset.ground_truth[i], len(frames), video=video.name)
-        masks = dataset.pixel_masks[i] if dataset.pixel_masks and mode == "exact" else None
-        if not config.score.generator:  # the memory alone scores: no generator, no error maps
-            raw, masks = None, None
-        elif mode == "fast":  # as `svdgan detect --mode fast` scores a stream
-            raw = stream_video(StreamScorer(generator, config, "fast", precision), frames)
-        else:
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
-                scored = score_video(generator, frames, config, maps=masks is not None)
-            raw = scored.scores
-        video_stats = stats
-        if memory is not None:  # the same sum `svdgan detect` computes, frame by frame
-            greys = grey_video(video, memory.config.height)
-            video_memory, video_stats = scoring_for_view(memory, stats, (*greys.shape[1:], 1), f"video {video.name}")
-            if video_memory is not None:
-                raw = memory.fuse(raw, memory.video_scores(greys, config.score.smooth))
-
+        masks = dataset.pixel_masks[i] if dataset.pixel_masks and mode == "exact" and generator is not None else None
+        model_frames, scores, raw, maps = [], [], [], []
+        for result in detector.score_video(video.frames(), f"video {video.name}", normalised=normalize_mode == "train"):
+            scores.append(result.score)
+            raw.append(result.raw)
+            if masks is not None:
+                maps.append(result.error_map.astype(np.float16))
+            if generator is not None and i < GRID_VIDEOS:
+                model_frames.append(resize(result.image, config.model.size, config.model.channels))
+        raw_scores = np.asarray(raw)
+        normalised = np.asarray(scores) if normalize_mode == "train" else normalize(raw_scores, normalize_mode)
+        labels = None if dataset.ground_truth is None else frame_labels(dataset.ground_truth[i], len(raw), video.name)
         if masks is not None:
-            pixels.add(scored.maps, masks.at_size(len(frames), config.model.size, video.name))
-        rows.append((video.name, normalize(raw, normalize_mode, video_stats), labels))
-        if i < GRID_VIDEOS and config.score.generator:
-            samples += _grid_samples(generator, frames, raw, config, video.name, labels)
+            pixels.add(np.stack(maps), masks.at_size(len(raw), config.model.size, video.name))
+        rows.append((video.name, normalised, labels))
+        if model_frames:
+            samples += _grid_samples(generator, np.stack(model_frames), raw_scores, detector, video.name, labels)
     bar.close()
     return _Scored(rows, pixels, samples)
 
 
-def _grid_samples(generator: Generator, frames: np.ndarray, raw: np.ndarray, config: Config, name: str,
+def _grid_samples(generator: Any, frames: np.ndarray, raw: np.ndarray, detector: Detector, name: str,
                   labels: np.ndarray | None) -> list:
-    """The video's highest and lowest scored frames beside their reconstructions."""
-    samples = []
+    """The video's highest and lowest scored frames beside the generator's reconstructions of them."""
+    samples, config = [], detector.config
     for t in (int(np.argmax(raw)), int(np.argmin(raw))):
         first = first_input_frame(t, config)
         recon = score_video(generator, frames[first:t + 1], config, keep={t - first})

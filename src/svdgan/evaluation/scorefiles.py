@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from svdgan.data.frames import natural_key
 from svdgan.errors import UserError
+from svdgan.sources.files import natural_key
 
 
 def write_scores_csv(path: Path, rows: list[tuple[str, np.ndarray, np.ndarray | None]]) -> None:

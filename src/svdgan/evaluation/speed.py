@@ -1,24 +1,20 @@
-"""Real-time scoring speed: the authors' windowed procedure, the exact and the fast streaming modes.
+"""`svdgan benchmark`: what the detector costs on this processor, measured inside the Detector that
+every command scores through.
 
-    svdgan benchmark [--checkpoint CKPT | --size 128] [--frames 100] [--streams 8] [--precision auto]
-                     [--memory-frames 0] [--json benchmarks/results/realtime.json]
+    svdgan benchmark [--checkpoint CKPT | --config F.yaml] [--frames 200] [--streams 8] [--json F]
 
-All three score the same frames, one stream, one frame at a time, in one run:
-    windowed  the authors' test procedure: the whole T-frame window is generated for every output
-              frame, 8 windows per forward pass (windowed_batch1: one at a time; windowed_naive:
-              8 at a time, each window encoded and decoded whole as a line-by-line port would)
-    exact     svdgan's streaming exact mode (scores equal `svdgan evaluate`'s)
-    fast      svdgan's streaming fast mode (the ConvLSTM state is carried)
-Then the capacity: 1..N streams scored together in fast mode (one batched pass per round of
-frames), and how many of them one machine keeps at 10 frames/s each. With --memory-frames, a long
-synthetic stream shows that memory stays flat. Every figure is recorded beside the processor's
-vector extensions, the thread count and the measured convolution peak; bf16 rows only where the
-processor runs bfloat16 natively (emulated, it is about 30x slower).
+The detector is a model file (default: the shipped one) or a recipe fitted on the synthetic
+camera's own normal clips. Its frames come from the synthetic camera (walkers, so that every stage
+has work) at the memory's frame size. Reported: each stage's milliseconds a frame, the whole
+frame's, frames/s on one stream, then 1..N streams scored together (per-stream and aggregate
+frames/s, the p99 of a round, how many streams keep `LIVE_FPS` each), and with --memory-frames the
+resident memory over a long stream. A recipe with a generator has it timed too (its windowed,
+exact and fast modes: evaluation/generator_speed.py).
 """
 
 from __future__ import annotations
 
-import resource
+import itertools
 import time
 from pathlib import Path
 from typing import Any
@@ -26,193 +22,102 @@ from typing import Any
 import numpy as np
 import torch
 
-from svdgan.config import Config
+from svdgan.config import Config, load_config
 from svdgan.errors import UserError
-from svdgan.evaluation.stages import STAGES, stage_costs
-from svdgan.live.alerts import latency_summary
-from svdgan.memory.bank import load_memory
-from svdgan.model.checkpoint import SHIPPED_WEIGHTS, load_generator
-from svdgan.model.generator import Generator, fuse_for_inference
-from svdgan.model.info import count_flops
-from svdgan.scoring.stream import StreamScorer
-from svdgan.scoring.video import generate_windows
+from svdgan.evaluation.generator_speed import format_results, generator_speed, resident_mb
+from svdgan.memory.fitting import GeneratorFit
+from svdgan.model.checkpoint import generator_from
+from svdgan.model.generator import Generator
+from svdgan.objects.appearance import ObjectGenerator, object_generator_config
+from svdgan.scoring.detector import Detector
+from svdgan.scoring.fit import fit_frames
+from svdgan.sources.synthetic import SynthSource
+from svdgan.sources.video import Frame
+from svdgan.utils.clock import StageClock, latency_summary
 from svdgan.utils.fpmode import flushed_denormals
 from svdgan.utils.hardware import describe, hardware
-from svdgan.utils.precision import resolve_precision
 
-WINDOW_BATCH = 8  # windows per forward pass in the authors' procedure, as their measured 9.6 frames/s
-LIVE_FPS = 10  # the camera rate of the capacity figure
-
-
-def random_frames(n: int, config: Config, seed: int = 0) -> torch.Tensor:
-    """A moving-bars test stream in [-1, 1]: (N, C, S, S)."""
-    cfg = config.model
-    y, x = np.mgrid[0:cfg.size, 0:cfg.size]
-    frames = [np.sin((x + 3 * t) / 6.0) * np.cos((y - 2 * t) / 9.0) for t in range(n)]
-    noise = np.random.default_rng(seed).normal(0, 0.05, (n, cfg.size, cfg.size))
-    video = np.clip(np.stack(frames) * 0.8 + noise, -1, 1).astype(np.float32)
-    return torch.from_numpy(video)[:, None].expand(n, cfg.channels, cfg.size, cfg.size).contiguous()
+LIVE_FPS = 10  # a camera's frame rate, for how many streams one machine keeps live
+FIT_CLIPS = 4  # the synthetic camera's normal clips a recipe is fitted on (80 frames each)
+WARM_FRAMES = 3  # frames scored before timing (the flow's buffers, the k-d trees built)
 
 
-def _model(checkpoint: str | Path | None, size: int | None) -> tuple[Generator, Config, str]:
-    """A checkpoint's model, or the paper's architecture (3 channels) with random weights:
-    the time per frame does not depend on the weights' values."""
-    if checkpoint is not None:
-        generator, config, _ = load_generator(checkpoint)
-        return generator, config, str(checkpoint)
-    config = Config()
-    config.model.size = size or 128
-    torch.manual_seed(0)
-    generator = fuse_for_inference(Generator(config.model)).to(memory_format=torch.channels_last)
-    return generator, config, "random weights (the paper's architecture)"
+def camera_frames(n: int, size: tuple[int, int], seed: int = 0) -> list[np.ndarray]:
+    """The synthetic camera's live frames, (h, w) = size: anomalies and all."""
+    source = SynthSource("benchmark", seed, size=(size[1], size[0]))
+    return list(itertools.islice((f for clip, _, _ in source.labelled_clips() for f in clip), n))
 
 
-def motion_memory_cost(checkpoint: str | Path | None, n_frames: int) -> dict[str, Any] | None:
-    """Time per frame of the memory of normal motion (optical flow, then nearest normal cells) of
-    the given model, or of the shipped one; None when it has none. `detect` adds it to each frame."""
-    path = checkpoint if checkpoint is not None else SHIPPED_WEIGHTS
-    if not Path(path).is_file():
+def untrained_objects(config: Config) -> GeneratorFit | None:
+    """A generator on objects with random weights, for a recipe whose objects have the `error` group."""
+    if "error" not in config.memory.objects:
         return None
-    _, config, payload = load_generator(path)
-    memory = load_memory(payload, config)
-    if memory is None:
-        return None
-    h, w = memory.frame_size
-    y, x = np.mgrid[0:h, 0:w]
-    stream, seconds = memory.stream(config.score.smooth), []
-    for t in range(n_frames + 2):
-        grey = (127 + 100 * np.sin((x + 3 * t) / 6.0) * np.cos((y - 2 * t) / 9.0)).astype(np.uint8)
+    objects = object_generator_config(config.memory)
+    return lambda clips: ObjectGenerator(Generator(objects.model), objects)
+
+
+def fitted_recipe(config: Config, frame_size: tuple[int, int] = (240, 320)) -> Detector:
+    """A recipe as a detector, fitted on the synthetic camera's own normal clips; a generator it has
+    gets random weights, which cost what trained ones do."""
+    source = SynthSource("benchmark", 0, size=(frame_size[1], frame_size[0]))
+    payload: dict[str, Any] = {"config": config.to_dict()}
+    generator = None
+    if config.score.generator:
+        torch.manual_seed(0)
+        payload["generator"] = Generator(config.model).state_dict()
+        generator = generator_from(payload, config, "(random weights)")
+    stats, memory = fit_frames(config, source.normal_clips(FIT_CLIPS), generator, untrained_objects(config))
+    payload["score_stats"] = stats
+    if memory is not None:
+        payload["motion"] = memory.to_payload()
+    return Detector.from_payload(Path("(recipe fitted on the synthetic camera)"), payload)
+
+
+def frame_size(detector: Detector) -> tuple[int, int]:
+    """(h, w) of the frames the detector's memory fits (without a memory: 240 x 320)."""
+    return tuple(detector.memory.frame_size) if detector.memory is not None else (240, 320)
+
+
+@flushed_denormals()  # as the generator's scoring runs
+def detector_speed(detector: Detector, frames: int = 200, streams: int = 8,
+                   memory_frames: int = 0) -> dict[str, Any]:
+    """Each stage's cost a frame, one stream; then 1..streams streams scored together."""
+    images = camera_frames(frames + WARM_FRAMES, frame_size(detector))
+    clock, stream = StageClock(), detector.open("benchmark", normalised=False)
+    seconds = []
+    for t, image in enumerate(images):
+        if t == WARM_FRAMES:
+            clock = StageClock()
         start = time.perf_counter()
-        stream.push(np.repeat(grey[:, :, None], 3, 2))
-        seconds.append(time.perf_counter() - start)
-    seconds = seconds[2:]  # warm-up
-    return {"model": str(path), "frame_size": [h, w], "bank_frames": len(memory.bank),
-            "fps": len(seconds) / sum(seconds), "latency_ms": latency_summary(seconds)}
+        detector.score([(stream, Frame(t, t / LIVE_FPS, image))], clock if t >= WARM_FRAMES else StageClock())
+        if t >= WARM_FRAMES:
+            seconds.append(time.perf_counter() - start)
+    detector.close(stream)
+    stages = clock.ms_per_frame(len(seconds))
+    total = 1000 * float(np.mean(seconds))
+    results = {"stages_ms": stages, "ms_per_frame": total, "fps": 1000 / total, "frames": len(seconds),
+               "latency_ms": latency_summary(seconds), "frame_size": list(frame_size(detector))}
+    if streams:
+        results["streams"] = _streams(detector, images, streams)
+    if memory_frames:
+        results["resident_memory"] = _resident(detector, images, memory_frames)
+    return results
 
 
-def detector_stages(checkpoint: str | Path | None, n_frames: int, generator_fps: float) -> dict[str, Any] | None:
-    """Each stage's cost per frame for the given model (or the shipped one) on the synthetic camera,
-    and which of them it runs; None when it has no memory."""
-    path = checkpoint if checkpoint is not None else SHIPPED_WEIGHTS
-    if not Path(path).is_file():
-        return None
-    _, config, _ = load_generator(path)
-    if not config.memory.enabled:
-        return None
-    stages = stage_costs(config.memory, n_frames)
-    stages["ms_per_frame"]["generator"] = 1000 / generator_fps
-    objects = ["background", "objects", *(["object_generator"] if "error" in config.memory.objects else []),
-               "object_memory"] if config.memory.objects else []
-    stages["used"] = ["grey", "flow", "cells", *(["look"] if config.memory.look else []), *objects] + (
-        ["generator"] if config.score.generator else [])
-    stages["model"] = str(path)
-    stages["ms_per_frame_used"] = sum(stages["ms_per_frame"][s] for s in stages["used"])
-    stages["ms_per_frame_with_objects"] = sum(  # configs/objects.yaml: the shipped parts and objects' size
-        stages["ms_per_frame"][s] for s in STAGES if s != "object_generator" and (s != "look" or config.memory.look))
-    return stages
-
-
-@torch.inference_mode()
-def _time_windowed(generator: Generator, frames: torch.Tensor, clip_len: int, batch: int = 1,
-                   naive: bool = False) -> list[float]:
-    """Seconds per output frame; with batch > 1, windows of consecutive frames go through the
-    generator together (as the authors' offline test code does) and each frame is charged its
-    batch's time divided by the batch size. naive: each window encoded and decoded whole, as a
-    line-by-line port would (`generator.reconstruct`), instead of svdgan's `generate_windows`."""
-    times = []
-    ends = list(range(clip_len - 1, len(frames)))
-    for i in range(0, len(ends) - batch + 1, batch):
-        group = ends[i:i + batch]
-        start = time.perf_counter()
-        if naive:
-            generator.reconstruct(torch.stack([frames[t - clip_len + 1:t + 1] for t in group]))
-        else:
-            generate_windows(generator, frames, group, clip_len)
-        times += [(time.perf_counter() - start) / batch] * batch
-    return times
-
-
-def time_stream(scorer: StreamScorer, frames: torch.Tensor) -> list[float]:
-    times = []
-    for t in range(len(frames)):
-        start = time.perf_counter()
-        scorer.push(frames[t:t + 1])
-        times.append(time.perf_counter() - start)
-    return times
-
-
-def best_segment_fps(seconds: list[float], segments: int = 4) -> float:
-    """Frames/s over the fastest of `segments` equal runs of consecutive frames: measured as the
-    peak is (its best burst), so a moment of contention on a shared machine lowers neither."""
-    parts = np.array_split(np.asarray(seconds), min(segments, len(seconds)))
-    return max(len(part) / part.sum() for part in parts)
-
-
-def conv_throughput(seconds: float = 2.0, bursts: int = 4) -> float:
-    """FLOP/s this machine reaches on a large 3x3 convolution (fp32, channels-last): the yardstick.
-    The best of several short bursts, so a moment of contention on a shared machine does not lower it."""
-    conv = torch.nn.Conv2d(128, 128, 3, padding=1).eval().to(memory_format=torch.channels_last)
-    x = torch.randn(8, 128, 64, 64).contiguous(memory_format=torch.channels_last)
-    flops = 2 * 8 * 128 * 128 * 9 * 64 * 64
-    best = 0.0
-    with torch.inference_mode():
-        for _ in range(3):
-            conv(x)
-        for _ in range(bursts):
-            runs, start = 0, time.perf_counter()
-            while time.perf_counter() - start < seconds / bursts:
-                conv(x)
-                runs += 1
-            best = max(best, flops * runs / (time.perf_counter() - start))
-    return best
-
-
-def stream_flops(generator: Generator, config: Config, mode: str) -> float:
-    """FLOPs of one steady-state streaming step."""
-    frames = random_frames(config.model.clip_len + 2, config)
-    scorer = StreamScorer(generator, config, mode)
-    for t in range(len(frames) - 1):
-        scorer.push(frames[t:t + 1])
-    return float(count_flops(lambda: scorer.push(frames[-1:])))
-
-
-def resident_mb() -> float:
-    """This process's resident memory now (not its peak, which earlier work may have set)."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # peak, where /proc is missing
-
-
-def memory_over_stream(frames: int, report_every: int = 10000) -> list[dict[str, float]]:
-    """Resident memory while a narrow 32 px model streams `frames` synthetic frames (fast mode)."""
-    config = Config()
-    config.model.size, config.model.conv1_channels, config.model.conv2_channels = 32, 8, 8
-    config.model.lstm_channels, config.model.decoder_channels = (8, 8), 8
-    torch.manual_seed(0)
-    scorer = StreamScorer(Generator(config.model).eval(), config, "fast")
-    clip = random_frames(64, config)
-    points = []
-    for t in range(frames):
-        scorer.push(clip[t % 64:t % 64 + 1])
-        if (t + 1) % report_every == 0 or t + 1 == frames:
-            points.append({"frames": t + 1, "rss_mb": resident_mb()})
-    return points
-
-
-def capacity(generator: Generator, config: Config, max_streams: int, rounds: int = 20) -> dict[str, Any]:
-    """Fast mode with n = 1..max_streams streams scored together: aggregate frames/s, per stream,
-    and the most streams that each get LIVE_FPS frames/s (a round of n frames within 1/LIVE_FPS s)."""
-    frames = random_frames(rounds + 2, config)
+def _streams(detector: Detector, images: list[np.ndarray], most: int, rounds: int = 30) -> dict[str, Any]:
+    """n = 1..most sources scored together, a round of n frames at a time, as serve scores its cameras."""
     per_n = []
-    for n in range(1, max_streams + 1):
-        scorer = StreamScorer(generator, config, "fast")
-        batch = [frames[t:t + 1].expand(n, -1, -1, -1).contiguous() for t in range(len(frames))]
-        for x in batch[:2]:  # warm-up, and the first (fresh-state) step
-            scorer.push(x)
-        seconds = _time_stream_batches(scorer, batch[2:])
+    for n in range(1, most + 1):
+        ids = [detector.open(f"camera {k}", normalised=False) for k in range(n)]
+        seconds = []
+        for t in range(rounds + WARM_FRAMES):
+            batch = [(s, Frame(t, t / LIVE_FPS, images[(t + 7 * k) % len(images)])) for k, s in enumerate(ids)]
+            start = time.perf_counter()
+            detector.score(batch)
+            if t >= WARM_FRAMES:
+                seconds.append(time.perf_counter() - start)
+        for s in ids:
+            detector.close(s)
         fps = n * len(seconds) / sum(seconds)
         per_n.append({"streams": n, "frames_per_second": fps, "per_stream_fps": fps / n,
                       "round_ms_p99": latency_summary(seconds)["p99"]})
@@ -220,127 +125,64 @@ def capacity(generator: Generator, config: Config, max_streams: int, rounds: int
     return {"live_fps": LIVE_FPS, "streams_at_live_fps": max(live, default=0), "by_streams": per_n}
 
 
-def _time_stream_batches(scorer: StreamScorer, batches: list[torch.Tensor]) -> list[float]:
-    times = []
-    for x in batches:
-        start = time.perf_counter()
-        scorer.push(x)
-        times.append(time.perf_counter() - start)
-    return times
+def _resident(detector: Detector, images: list[np.ndarray], frames: int) -> list[dict[str, float]]:
+    """Resident memory while one stream scores `frames` frames: it stays flat."""
+    stream, points, every = detector.open("long", normalised=False), [], max(frames // 10, 1)
+    for t in range(frames):
+        detector.score([(stream, Frame(t, t / LIVE_FPS, images[t % len(images)]))])
+        if (t + 1) % every == 0 or t + 1 == frames:
+            points.append({"frames": t + 1, "rss_mb": resident_mb()})
+    detector.close(stream)
+    return points
 
 
-def precisions_to_run(requested: str) -> tuple[str, ...]:
-    """fp32 always; bf16 beside it where native (auto) or when asked for (bf16, with a warning if emulated)."""
-    if requested == "fp32":
-        return ("fp32",)
-    return ("fp32", "bf16") if resolve_precision(requested) == "bf16" else ("fp32",)
-
-
-@flushed_denormals()  # as StreamScorer and training run the generator
-def run(checkpoint: str | Path | None = None, size: int | None = None, n_frames: int = 100,
-        memory_frames: int = 0, precision: str = "auto", streams: int = 8) -> dict[str, Any]:
-    """fp32 figures under the names of the issue (windowed_fps, ...); bf16 autocast ones with a _bf16 suffix."""
-    if n_frames < WINDOW_BATCH:
-        raise UserError(f"--frames must be at least {WINDOW_BATCH}")
-    if streams < 0 or memory_frames < 0:
-        raise UserError("--streams and --memory-frames must be >= 0")
-    precisions = precisions_to_run(precision)
-    generator, config, source = _model(checkpoint, size)
-    clip_len = config.model.clip_len
-    frames = random_frames(n_frames + clip_len - 1, config)
-    warm = frames[:clip_len + 2]
-    results: dict[str, Any] = {"model": source, "size": config.model.size, "clip_len": clip_len,
-                               "frames_per_mode": n_frames, "hardware": hardware()}
-    with torch.inference_mode():
-        windowed_flops = float(count_flops(lambda: generator.reconstruct(frames[None, :clip_len])))
-    flops = {"windowed": windowed_flops, "windowed_batch1": windowed_flops, "windowed_naive": windowed_flops,
-             "exact": stream_flops(generator, config, "exact"), "fast": stream_flops(generator, config, "fast")}
-    peak = conv_throughput()  # measured again after the modes; the higher counts
-    results["conv_peak_flops"] = peak
-    for precision in precisions:
-        suffix = "" if precision == "fp32" else f"_{precision}"
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
-            _time_windowed(generator, frames[:clip_len + 2 * WINDOW_BATCH], clip_len, WINDOW_BATCH)  # warm-up
-            times = {"windowed": _time_windowed(generator, frames, clip_len, WINDOW_BATCH),
-                     "windowed_batch1": _time_windowed(generator, frames, clip_len),
-                     "windowed_naive": _time_windowed(generator, frames, clip_len, WINDOW_BATCH, naive=True)}
-        for mode in ("exact", "fast"):
-            time_stream(StreamScorer(generator, config, mode, precision), warm)
-            times[mode] = time_stream(StreamScorer(generator, config, mode, precision), frames[:n_frames])
-        for mode, seconds in times.items():
-            results[f"{mode}_fps{suffix}"] = len(seconds) / sum(seconds)
-            results[f"{mode}_fps_best_segment{suffix}"] = best_segment_fps(seconds)
-            results.setdefault(f"latency_ms{suffix}", {})[mode] = latency_summary(seconds)
-        results[f"exact_over_windowed{suffix}"] = results[f"exact_fps{suffix}"] / results[f"windowed_fps{suffix}"]
-        results[f"fast_over_windowed{suffix}"] = results[f"fast_fps{suffix}"] / results[f"windowed_fps{suffix}"]
-    results["conv_peak_flops_after"] = conv_throughput()
-    peak = results["conv_peak_flops"] = max(peak, results["conv_peak_flops_after"])
-    for suffix in ("" if p == "fp32" else f"_{p}" for p in precisions):
-        # like for like: the peak is the best of PEAK_BURSTS bursts, so each mode's FLOP/s is its best
-        # of as many equal segments of its frames; the fraction at its mean frames/s is kept beside it
-        results[f"peak_fraction{suffix}"] = {mode: flops[mode] * results[f"{mode}_fps_best_segment{suffix}"] / peak
-                                             for mode in flops}
-        results[f"peak_fraction_at_mean{suffix}"] = {mode: flops[mode] * results[f"{mode}_fps{suffix}"] / peak
-                                                     for mode in flops}
-    results["flops_per_frame"] = flops
-    if streams:
-        results["capacity"] = capacity(generator, config, streams)
-    if memory_frames:
-        results["memory"] = memory_over_stream(memory_frames, max(memory_frames // 10, 1))
-    results["motion_memory"] = motion_memory_cost(checkpoint, n_frames)
-    results["stages"] = detector_stages(checkpoint, n_frames, results["fast_fps"])
-    results["generator_unused"] = not config.score.generator
+def run(checkpoint: str | Path | None = None, config_path: str | Path | None = None, frames: int = 200,
+        streams: int = 8, memory_frames: int = 0, precision: str = "auto", generator_frames: int = 100,
+        size: int | None = None) -> dict[str, Any]:
+    """The benchmark's figures: the detector's, and its generator's where it has one."""
+    if checkpoint is not None and config_path is not None:
+        raise UserError("give --checkpoint (a model file) or --config (a recipe fitted on the synthetic camera)")
+    if frames < 10 or streams < 0 or memory_frames < 0:
+        raise UserError("--frames must be at least 10, --streams and --memory-frames at least 0")
+    if config_path is not None:
+        config = load_config(config_path, [f"model.size={size}"] if size else [])
+        detector = fitted_recipe(config)
+        named = {"recipe": str(config_path)}
+    else:
+        if size is not None:
+            raise UserError("--size is a recipe's generator size: it needs --config")
+        detector = Detector.load(checkpoint, precision=precision)
+        named = {"checkpoint": str(detector.path)}
+    results: dict[str, Any] = {"detector": {**named, "parts": detector.describe()}, "hardware": hardware(),
+                               **detector_speed(detector, frames, streams, memory_frames)}
+    generator = getattr(detector.scorer, "generator", None)
+    results["generator"] = None if generator is None else generator_speed(
+        generator, detector.config, named.get("recipe", named.get("checkpoint")), generator_frames, precision,
+        streams)
     return results
 
 
-def format_stages(stages: dict[str, Any]) -> list[str]:
-    ms, used = stages["ms_per_frame"], stages["used"]
-    h, w = stages["frame_size"]
-    lines = [f"the detector, stage by stage ({stages['model']}; the synthetic camera at {w}x{h}, "
-             f"{stages['objects_per_frame']:.1f} objects a frame, {stages['frames']} frames; * = this model runs it):"]
-    for stage in (*STAGES, "generator"):
-        lines.append(f"  {'*' if stage in used else ' '} {stage:<14}{ms[stage]:7.2f} ms a frame")
-    lines.append(f"  this model: {stages['ms_per_frame_used']:.1f} ms a frame "
-                 f"({1000 / stages['ms_per_frame_used']:.0f} frames/s on one stream)")
-    return lines
-
-
-def format_results(r: dict[str, Any]) -> str:
-    lines = [describe(r["hardware"])]
-    if r.get("stages"):
-        lines += format_stages(r["stages"])
-    lines.append(f"the generator: {r['model']}, {r['size']} px, T = {r['clip_len']}, {r['frames_per_mode']} frames "
-                 f"per mode; conv peak {r['conv_peak_flops'] / 1e9:.0f} GFLOP/s (fp32)")
-    for suffix, name in (("", "fp32"), ("_bf16", "bf16 autocast")):
-        if f"windowed_fps{suffix}" not in r:
-            continue
-        lines.append(f"{name}:")
-        for mode in ("windowed", "windowed_batch1", "windowed_naive", "exact", "fast"):
-            lat = r[f"latency_ms{suffix}"][mode]
-            lines.append(f"  {mode:<16}{r[f'{mode}_fps{suffix}']:7.1f} frames/s  latency ms: mean {lat['mean']:.1f} "
-                         f"var {lat['var']:.2f} p50 {lat['p50']:.1f} p99 {lat['p99']:.1f} max {lat['max']:.1f}  "
-                         f"{r['flops_per_frame'][mode] / 1e9:.2f} GFLOP/frame, "
-                         f"{r[f'peak_fraction{suffix}'][mode]:.0%} of peak "
-                         f"({r[f'peak_fraction_at_mean{suffix}'][mode]:.0%} at the mean)")
-        lines.append(f"  exact / windowed {r[f'exact_over_windowed{suffix}']:.2f}x, "
-                     f"fast / windowed {r[f'fast_over_windowed{suffix}']:.2f}x")
-    if r.get("capacity"):
-        cap = r["capacity"]
-        lines.append("capacity, fast mode, streams scored together: "
-                     + ", ".join(f"{p['streams']}: {p['per_stream_fps']:.1f}" for p in cap["by_streams"])
-                     + " frames/s per stream")
-        n = cap["streams_at_live_fps"]
-        lines.append(f"  {n} stream{'' if n == 1 else 's'} at {cap['live_fps']} frames/s each on this machine")
-    if r.get("generator_unused"):
-        lines.append("this model scores with its memory of normal motion alone: the generator figures above are "
-                     "its architecture's, and it never runs")
-    if r.get("motion_memory"):
-        m = r["motion_memory"]
-        lines.append(f"memory of normal motion ({m['model']}, {m['frame_size'][1]}x{m['frame_size'][0]} px, "
-                     f"{m['bank_frames']} normal frames): {m['latency_ms']['mean']:.1f} ms a frame "
-                     f"({m['fps']:.0f} frames/s alone), added to each frame by detect")
-    if r.get("memory"):
-        first, last = r["memory"][0], r["memory"][-1]
-        lines.append(f"memory: resident {first['rss_mb']:.0f} MB after {first['frames']} frames, "
+def format_speed(r: dict[str, Any]) -> str:
+    d = r["detector"]
+    h, w = r["frame_size"]
+    lines = [describe(r["hardware"]),
+             f"the detector: {d.get('checkpoint') or d.get('recipe')} ({d['parts']}), on the synthetic camera at "
+             f"{w}x{h}, {r['frames']} frames:"]
+    for stage, ms in r["stages_ms"].items():
+        lines.append(f"  {stage:<10}{ms:7.2f} ms a frame")
+    lat = r["latency_ms"]
+    lines.append(f"  whole frame {r['ms_per_frame']:.1f} ms ({r['fps']:.0f} frames/s on one stream; p99 "
+                 f"{lat['p99']:.1f} ms)")
+    if r.get("streams"):
+        s = r["streams"]
+        lines.append("streams scored together: " + ", ".join(
+            f"{p['streams']}: {p['per_stream_fps']:.0f}" for p in s["by_streams"]) + " frames/s per stream")
+        n = s["streams_at_live_fps"]
+        lines.append(f"  {n} stream{'' if n == 1 else 's'} at {s['live_fps']} frames/s each on this machine")
+    if r.get("resident_memory"):
+        first, last = r["resident_memory"][0], r["resident_memory"][-1]
+        lines.append(f"resident memory {first['rss_mb']:.0f} MB after {first['frames']} frames, "
                      f"{last['rss_mb']:.0f} MB after {last['frames']}")
+    if r.get("generator"):
+        lines.append(format_results(r["generator"]))
     return "\n".join(lines)

@@ -1,1 +1,1 @@
-"""The live pipeline: frames of many sources scored as they arrive, alarms, annotated video, `svdgan detect`."""
+"""Live: events from scores (the one EventTracker), the annotated video, `svdgan detect`."""

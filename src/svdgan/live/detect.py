@@ -1,12 +1,14 @@
-"""`svdgan detect`: score every frame of one or more sources as it arrives, raise alerts.
+"""`svdgan detect`: score every frame of one or more sources as it arrives, and raise events.
 
 One reader thread per source decodes frames (`sources.reader`); the main loop takes the newest
-frame of every source that has one and scores them in one batch through the live pipeline,
-writing each frame's event line and, if asked, the annotated video.
+frame of every source that has one and scores them in one batch through the Detector. Each
+source's EventTracker turns its scores into events, written one JSON line each when they end;
+`--scores` keeps every frame's score, `--output` the annotated video.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 import time
@@ -15,114 +17,91 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import cv2
 import torch
 
+from svdgan.defaults import END_FRAMES, MIN_FRAMES, THRESHOLD
 from svdgan.errors import UserError
-from svdgan.live.alerts import END_FRAMES, event, latency_summary, write_event
+from svdgan.live.events import EventTracker
 from svdgan.live.overlay import AnnotatedVideo
-from svdgan.live.pipeline import LiveModel, LivePipeline, ScoredFrame, StreamingScorer
-from svdgan.scoring.stream import StreamScorer
+from svdgan.scoring.detector import Detector, ScoredFrame
+from svdgan.sources.open import open_source
 from svdgan.sources.reader import SourceReader, next_frames
-from svdgan.sources.video import Source, open_source
-from svdgan.utils.precision import choose_precision
+from svdgan.sources.video import Source
+from svdgan.utils.clock import latency_summary
 
 
 @dataclass
 class DetectOptions:
     """What `svdgan detect` does besides scoring: its command-line options."""
 
-    mode: str = "exact"  # exact or fast
-    threshold: float = 1.0  # 1.0: the worst normal training frame
-    min_frames: int = 3  # frames above the threshold in a row before an alert
-    events_path: str | Path | None = None  # JSON lines; None: standard output
+    threshold: float = THRESHOLD  # 1.0: the worst normal training frame
+    min_frames: int = MIN_FRAMES  # frames above the threshold in a row that start an event
+    end_frames: int = END_FRAMES  # frames in a row not above the threshold that end one
+    events_path: str | Path | None = None  # one JSON line per event; None: standard output
+    scores_path: str | Path | None = None  # frame,score per frame (one file per source: name_k.csv)
     output: str | Path | None = None  # annotated video (one per source: name_k.ext)
     max_frames: int | None = None  # stop after this many frames in all
-    threads: int = 0  # torch threads; 0: torch's default
-    backend: str = "torch"  # torch or onnxruntime
-    onnx_path: str | Path | None = None  # onnxruntime: this model (default: exported for the run)
-    precision: str = "auto"  # auto, fp32 or bf16
-    end_frames: int = END_FRAMES  # frames in a row not above the threshold that end an alert
+    threads: int = 0  # torch and OpenCV threads; 0: their defaults
 
 
-def detect(specs: list[str], checkpoint: str | Path | None = None,
-           options: DetectOptions | None = None) -> dict[str, Any]:
+def detect(specs: list[str], detector: Detector, options: DetectOptions | None = None) -> dict[str, Any]:
     """Run detection until every source ends (or Ctrl-C); returns the summary."""
     options = options or DetectOptions()
     if options.min_frames < 1:
         raise UserError("--min-frames must be at least 1")
     if options.end_frames < 1:
         raise UserError("--end-frames must be at least 1")
-    model = LiveModel.load(checkpoint)
     if options.threads:
         torch.set_num_threads(options.threads)
-    precision, precision_note = choose_precision(options.precision) if options.backend == "torch" else ("fp32", None)
+        cv2.setNumThreads(options.threads)
     sources = [open_source(spec) for spec in specs]
-    with ExitStack() as temporary:
-        pipeline = LivePipeline(model, _scorer(model, options, temporary, precision))
-        for source in sources:
-            pipeline.add_source(source.name, options.threshold, options.min_frames, end_frames=options.end_frames)
-        return _run(sources, pipeline, options, precision_note)
-
-
-def _scorer(model: LiveModel, options: DetectOptions, temporary: ExitStack, precision: str) -> StreamingScorer:
-    if options.backend == "torch":
-        return StreamScorer(model.generator, model.config, options.mode, precision)
-    if options.backend != "onnxruntime":
-        raise UserError("--backend must be torch or onnxruntime")
-    if options.mode != "exact":
-        raise UserError("the onnxruntime backend runs the exact mode only")
-    from svdgan.deploy.onnx import OnnxStreamScorer, export_onnx
-
-    onnx_path = options.onnx_path
-    if onnx_path is None:  # export the checkpoint for this run
-        import tempfile
-
-        onnx_path = Path(temporary.enter_context(tempfile.TemporaryDirectory())) / "model.onnx"
-        export_onnx(model.path, onnx_path, check=False)
-    elif not Path(onnx_path).is_file():
-        raise UserError(f"ONNX model not found: {onnx_path}")
-    return OnnxStreamScorer(onnx_path, model.config)
+    streams = [detector.open(source.name) for source in sources]
+    trackers = [EventTracker(s.name, options.threshold, options.min_frames, options.end_frames) for s in sources]
+    return _run(sources, detector, streams, trackers, options)
 
 
 @dataclass
 class _Tally:
-    """Frames, alerts and latencies of a run, per source."""
+    """Frames, events and latencies of a run, per source."""
 
     frames: list[int]
-    anomalous: list[int]
+    events: list[int]
     latencies: list[float] = field(default_factory=list)
 
-    def add(self, stream: int, anomalous: bool, latency: float) -> None:
-        self.frames[stream] += 1
-        self.anomalous[stream] += anomalous
-        self.latencies.append(latency)
 
-
-def _run(sources: list[Source], pipeline: LivePipeline, options: DetectOptions,
-         precision_note: str | None) -> dict[str, Any]:
+def _run(sources: list[Source], detector: Detector, streams: list[int], trackers: list[EventTracker],
+         options: DetectOptions) -> dict[str, Any]:
     readers = [SourceReader(source) for source in sources]
     tally = _Tally([0] * len(sources), [0] * len(sources))
     start = time.perf_counter()
     interrupted = False
+    n = len(sources)
     with ExitStack() as stack:
-        events: IO[str] = stack.enter_context(open(options.events_path, "w")) if options.events_path else sys.stdout
-        videos = [stack.enter_context(AnnotatedVideo(_output_path(Path(options.output), k, len(sources)),
-                                                     options.threshold))
-                  for k in range(len(sources))] if options.output else []
+        events: IO[str] = stack.enter_context(_partial(options.events_path)) if options.events_path else sys.stdout
+        scores = [csv.writer(stack.enter_context(_partial(_numbered(Path(options.scores_path), k, n))))
+                  for k in range(n)] if options.scores_path else []
+        for writer in scores:
+            writer.writerow(["frame", "score"])
+        videos = [stack.enter_context(AnnotatedVideo(_numbered(Path(options.output), k, n), options.threshold))
+                  for k in range(n)] if options.output else []
         for reader in readers:
             reader.start()
         try:
             for batch in next_frames(readers):
-                if precision_note:  # said with the first frame: bad input before it gets its error line alone
-                    print(precision_note, file=sys.stderr)
-                    precision_note = None
-                scored = pipeline.score([(i, frame) for i, frame, _ in batch])
+                if detector.note:  # said with the first frame: bad input before it gets its error line alone
+                    print(detector.note, file=sys.stderr)
+                    detector.note = None
+                scored = detector.score([(streams[i], frame) for i, frame, _ in batch])
                 done = time.perf_counter()
                 for (i, _, arrived), result in zip(batch, scored):
-                    tally.add(i, result.anomalous, done - arrived)
-                    why = result.why.to_dict() if result.why else None
-                    write_event(events, event(result.source, result.frame, result.time, result.score,
-                                              result.anomalous, why))
+                    tally.frames[i] += 1
+                    tally.latencies.append(done - arrived)
+                    for change in trackers[i].update(result):
+                        if change.kind == "end":
+                            _write_event(events, change.event.to_dict(), tally, i)
+                    if scores:
+                        scores[i].writerow([result.frame, f"{result.score:.8g}"])
                     if videos:
                         _annotate(videos[i], sources[i], result)
                 if options.max_frames and sum(tally.frames) >= options.max_frames:
@@ -132,8 +111,39 @@ def _run(sources: list[Source], pipeline: LivePipeline, options: DetectOptions,
         finally:
             for reader in readers:
                 reader.stop.set()
+        for i, tracker in enumerate(trackers):  # what was open when its source ended (or the run stopped)
+            for change in tracker.finish():
+                _write_event(events, change.event.to_dict(), tally, i)
         events.flush()
+        _refuse_if_nothing_scored(readers, tally)
     return _summary(sources, readers, tally, options, time.perf_counter() - start, interrupted)
+
+
+def _write_event(stream: IO[str], record: dict[str, Any], tally: _Tally, source: int) -> None:
+    stream.write(json.dumps(record) + "\n")
+    stream.flush()
+    tally.events[source] += 1
+
+
+class _partial:  # noqa: N801 (a context manager read as a function)
+    """A text file written under a hidden name and moved into place when closed; removed after an error."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if not self.path.parent.is_dir():
+            raise UserError(f"output folder does not exist: {self.path.parent}")
+        self.tmp = self.path.with_name(f".{self.path.name}.partial")
+
+    def __enter__(self) -> IO[str]:
+        self.file = open(self.tmp, "w", newline="")
+        return self.file
+
+    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> None:
+        self.file.close()
+        if exc_type is not None and not issubclass(exc_type, KeyboardInterrupt):
+            self.tmp.unlink(missing_ok=True)
+        else:
+            self.tmp.replace(self.path)
 
 
 def _annotate(video: AnnotatedVideo, source: Source, result: ScoredFrame) -> None:
@@ -142,36 +152,36 @@ def _annotate(video: AnnotatedVideo, source: Source, result: ScoredFrame) -> Non
     video.write(result.image, result.error_map, result.score, result.anomalous, result.why)
 
 
-def _summary(sources: list[Source], readers: list[SourceReader], tally: _Tally, options: DetectOptions,
-             seconds: float, interrupted: bool) -> dict[str, Any]:
-    """The run's summary; a run where every source failed before a frame was scored is an error."""
+def _refuse_if_nothing_scored(readers: list[SourceReader], tally: _Tally) -> None:
+    """A run where every source failed before a frame was scored is an error (its files are not kept)."""
     errors = [f"{r.source.name}: {r.error}" for r in readers if r.error]
     if errors and not sum(tally.frames):
-        if options.events_path and Path(options.events_path).stat().st_size == 0:
-            Path(options.events_path).unlink()  # nothing was scored: leave no empty events file behind
         raise UserError("; ".join(errors))
     for message in errors:
         print(f"svdgan: {message}", file=sys.stderr)
+
+
+def _summary(sources: list[Source], readers: list[SourceReader], tally: _Tally, options: DetectOptions,
+             seconds: float, interrupted: bool) -> dict[str, Any]:
     frames = sum(tally.frames)
     return {"frames": frames, "seconds": round(seconds, 3), "fps": frames / seconds if seconds > 0 else 0.0,
-            "mode": options.mode, "latency_ms": latency_summary(tally.latencies), "threshold": options.threshold,
+            "latency_ms": latency_summary(tally.latencies), "threshold": options.threshold,
             "min_frames": options.min_frames, "end_frames": options.end_frames,
-            "sources": [{"source": s.name, "frames": c, "anomalous_frames": a, "dropped": r.dropped}
-                        for s, c, a, r in zip(sources, tally.frames, tally.anomalous, readers)],
+            "sources": [{"source": s.name, "frames": c, "events": e, "dropped": r.dropped}
+                        for s, c, e, r in zip(sources, tally.frames, tally.events, readers)],
             "interrupted": interrupted}
 
 
-def _output_path(path: Path, k: int, n: int) -> Path:
+def _numbered(path: Path, k: int, n: int) -> Path:
     return path if n == 1 else path.with_name(f"{path.stem}_{k}{path.suffix}")
 
 
 def format_summary(summary: dict[str, Any]) -> str:
     lat = summary["latency_ms"]
-    lines = [f"{summary['frames']} frames in {summary['seconds']:.1f} s: {summary['fps']:.1f} frames/s "
-             f"({summary['mode']} mode)",
+    lines = [f"{summary['frames']} frames in {summary['seconds']:.1f} s: {summary['fps']:.1f} frames/s",
              f"latency per frame (ms): mean {lat['mean']:.1f}, variance {lat['var']:.1f}, p50 {lat['p50']:.1f}, "
              f"p99 {lat['p99']:.1f}, worst {lat['max']:.1f}"]
     for s in summary["sources"]:
-        lines.append(f"  {s['source']}: {s['frames']} frames, {s['anomalous_frames']} flagged anomalous"
+        lines.append(f"  {s['source']}: {s['frames']} frames, {s['events']} event(s)"
                      + (f", {s['dropped']} skipped to stay live" if s["dropped"] else ""))
     return "\n".join(lines) + "\n" + json.dumps(summary)

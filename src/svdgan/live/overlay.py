@@ -34,10 +34,15 @@ def mark(canvas: np.ndarray, why: Why, scale: float) -> None:
     cv2.putText(canvas, why.reason, (max(x, 2), text_y), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 255), 1, cv2.LINE_AA)
 
 
-def with_heat(frame: np.ndarray, errors: np.ndarray, scale: float, weight: float) -> np.ndarray:
-    """The BGR frame with the error heat map over it at `weight`; a model with no generator has no
-    errors (all zero), and its frame is shown as it is."""
-    if not errors.any():
+def error_scale(errors: np.ndarray | None) -> float:
+    """The error that a heat map shows as its hottest colour (none without a generator)."""
+    return 1e-6 if errors is None else max(float(np.percentile(errors, 99.9)), 1e-6)
+
+
+def with_heat(frame: np.ndarray, errors: np.ndarray | None, scale: float, weight: float) -> np.ndarray:
+    """The BGR frame with the generator's error heat map over it at `weight`; a model with no
+    generator has no errors (None), and its frame is shown as it is."""
+    if errors is None or not errors.any():
         return frame.copy()
     heat = heat_map(errors, (frame.shape[1], frame.shape[0]), scale)
     return cv2.addWeighted(frame, 1 - weight, heat, weight, 0)
@@ -62,14 +67,14 @@ class AnnotatedVideo:
             raise UserError(f"output folder does not exist: {self.path.parent}")
         return self
 
-    def write(self, image: np.ndarray, errors: np.ndarray, score: float, anomalous: bool,
+    def write(self, image: np.ndarray, errors: np.ndarray | None, score: float, anomalous: bool,
               why: Why | None = None) -> None:
         h, w = image.shape[:2]
         width = max(2, round(w * PANEL / h / 2) * 2)
         frame = cv2.resize(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), (width, PANEL))
         if anomalous and why is not None:
             mark(frame, why, width / w)
-        self.error_scale = max(self.error_scale * 0.99, float(np.percentile(errors, 99.9)), 1e-6)
+        self.error_scale = max(self.error_scale * 0.99, error_scale(errors))
         heat = with_heat(frame, errors, self.error_scale, 0.6)
         self.scores.append(score)
         canvas = np.vstack([np.hstack([frame, heat]), self._curve(2 * width, anomalous)])

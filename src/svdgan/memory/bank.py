@@ -8,23 +8,23 @@ that fuse its score with the generator's and is stored in the checkpoint.
 
 from __future__ import annotations
 
-from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from svdgan.config import Config, MemoryConfig
+from svdgan.config import MemoryConfig
 from svdgan.errors import UserError
 from svdgan.memory.explain import PlaceMotion, Why, cell_box, motion_reason
 from svdgan.memory.flow import N_FEATURES, FlowCells, cell_features, moving_share, to_grey, video_flows, working_size
 from svdgan.memory.look import LookMemory, cell_looks
 from svdgan.memory.nearest import NearestTree
-from svdgan.scoring.normalise import causal_smooth
+from svdgan.memory.objects import ObjectPart
+from svdgan.utils.clock import NO_CLOCK, StageClock
+from svdgan.utils.series import CausalMean, standardise
 
 if TYPE_CHECKING:
-    from svdgan.memory.objects import ObjectPart
     from svdgan.objects.attributes import SeenObject
     from svdgan.objects.finder import ObjectFinder
 
@@ -35,11 +35,6 @@ def _with_neighbours(cells: torch.Tensor) -> torch.Tensor:
     padded = F.pad(cells, (1, 1, 1, 1), mode="replicate")
     shifted = torch.stack([padded[:, :, y:y + gh, x:x + gw] for y in range(3) for x in range(3)], 1)
     return shifted.permute(3, 4, 0, 1, 2).reshape(gh * gw, m * 9, d)
-
-
-def standardise(value: Any, stats: dict[str, float]) -> Any:
-    """A score (or array of them) in standard deviations of normal scores with these statistics."""
-    return (value - stats["mean"]) / max(stats["std"], 1e-12)
 
 
 class MotionMemory:
@@ -90,6 +85,17 @@ class MotionMemory:
     def grid(self) -> tuple[int, int]:
         return tuple(self.bank.shape[-2:])
 
+    def size(self) -> dict[str, int]:
+        """How large the memory is: its normal frames, their cells (one vector each), what a frame is
+        searched against (each place's distinct normal cells and its neighbours'), and their bytes."""
+        searched = sum(len(tree.points) for tree in self._build())
+        frames, features, gh, gw = self.bank.shape
+        return {"normal_frames": frames, "cells": frames * gh * gw, "features": features,
+                "stored_bytes": frames * features * gh * gw * 2,  # float16 in the model file
+                "searched_vectors": searched, "searched_bytes": searched * features * 8,  # float64 k-d trees
+                **({"looks": len(self.look.looks)} if self.look is not None else {}),
+                **({"objects": len(self.objects.memory)} if self.objects is not None else {})}
+
     def fits(self, shape: tuple[int, ...]) -> bool:
         """Whether frames of `shape` (H, W, ...) give the memory's grid of cells."""
         h, w = working_size(shape, self.config.height)
@@ -120,18 +126,10 @@ class MotionMemory:
         return nearest
 
     def video_scores(self, greys: np.ndarray, smooth: int) -> np.ndarray:
-        """The memory's scores of a whole video of grey frames (smoothed)."""
-        cells, objects = video_motion(greys, self.config.cell, self.objects and self.objects.finder())
-        parts = {}
-        if self.config.motion:
-            parts["cells"] = self.distances(cells)
-        if self.look is not None:
-            parts["look"] = self.look.distances(video_looks(greys, self.config.cell), moving_share(cells))
-        if self.objects is not None:
-            if self.objects.generator is not None:
-                self.objects.generator.add_to_video(greys, objects)
-            parts["objects"] = np.array([self.objects.frame_score(o)[0] for o in objects])
-        return self.combine({name: causal_smooth(scores, smooth) for name, scores in parts.items()})
+        """The memory's scores of a whole video of grey frames at its height, pushed as one stream (the
+        live path: one arithmetic for a video and a camera)."""
+        stream = self.stream(smooth)
+        return np.array([stream.push(grey) for grey in greys])
 
     def combine(self, parts: dict[str, np.ndarray]) -> np.ndarray:
         """Each part's smoothed scores -> the memory's score: the cells' alone as they are, or the sum
@@ -170,8 +168,6 @@ class MotionMemory:
             saved.every, saved.max_frames = config.every, config.max_frames
             objects = payload.get("objects")
             if objects is not None:
-                from svdgan.memory.objects import ObjectPart
-
                 objects = ObjectPart.from_payload(objects)
                 saved.objects = objects.groups
             look = payload.get("look")
@@ -189,6 +185,15 @@ class MotionMemory:
 LOOK_REASON = "unusual appearance for this place"
 
 
+class Explained(NamedTuple):
+    """What explains one frame's memory score: its part furthest from normal, what each part points at
+    (the worst cell, look or object) and the frame's shape."""
+
+    part: str
+    pointed: dict[str, Any]
+    shape: tuple[int, ...]
+
+
 class MotionStream:
     """One stream's memory score, a frame at a time: its previous grey frame, each part's recent
     scores, and what explains the last frame."""
@@ -197,26 +202,27 @@ class MotionStream:
         self.memory = memory
         self.flow = FlowCells(memory.config.cell)
         self.previous: np.ndarray | None = None
-        self.recent: dict[str, deque[float]] = {name: deque(maxlen=smooth) for name in memory.parts}
+        self.recent = {name: CausalMean(smooth) for name in memory.parts}
         self.keep: torch.Tensor | None = None
         self.finder = memory.objects.finder() if memory.objects is not None else None
         generator = memory.objects.generator if memory.objects is not None else None
         self.errors = generator.stream() if generator is not None else None  # the objects' `error` attribute
-        # the last frame's part that explains it, what it points at there, and the frame's shape
-        self._explained: tuple[str, Any, tuple[int, ...]] | None = None
+        self.explained: Explained | None = None  # what explains the last frame
 
     def set_ignore(self, keep: torch.Tensor | None) -> None:
         """keep (S, S) at any size, 1 where scored: cells mostly outside it are not scored."""
         self.keep = None if keep is None else (
             F.adaptive_avg_pool2d(keep.float()[None, None], self.memory.grid)[0, 0] >= 0.5).float()
 
-    def push(self, image: np.ndarray) -> float:
-        """The frame as read, (H, W, 3) RGB uint8 -> its smoothed memory score."""
+    def push(self, image: np.ndarray, clock: StageClock = NO_CLOCK) -> float:
+        """The frame as read, (H, W, 3) RGB uint8 -> its smoothed memory score; `clock` times each stage."""
         memory, cell = self.memory, self.memory.config.cell
         grey = to_grey(image, memory.config.height)
         if self.previous is not None and self.previous.shape != grey.shape:
             self.previous = None  # the source changed size: start over
+        clock.lap("grey")
         flow = self.flow.flow(self.previous, grey)
+        clock.lap("flow")
         cells = cell_features(flow, cell)
         self.previous = grey
         now: dict[str, float] = {}  # each part's score of this frame, before smoothing
@@ -225,19 +231,21 @@ class MotionStream:
             distances = memory.cell_distances(cells[None], self.keep)[:, 0]  # (G,)
             worst = int(distances.argmax())
             now["cells"], pointed["cells"] = float(distances[worst]), (worst, cells.flatten(1)[:, worst].numpy())
+        clock.lap("memory")
         if memory.look is not None:
             looks = memory.look.cell_distances(cell_looks(grey, cell)[None], moving_share(cells)[None], self.keep)[:, 0]
             now["look"], pointed["look"] = float(looks.max()), int(looks.argmax())
+            clock.lap("look")
         if self.finder is not None:
             objects = [o for o in self.finder.push(grey, flow) if self._kept(o)]
             if self.errors is not None:
                 self.errors.push(grey, objects)
             now["objects"], index = memory.objects.frame_score(objects)
             pointed["objects"] = None if index is None else objects[index]
-        for name, score in now.items():
-            self.recent[name].append(score)
-        self._explained = (self._explaining(now, pointed), pointed, image.shape)
-        return float(memory.combine({name: np.array([sum(r) / len(r)]) for name, r in self.recent.items()})[0])
+            clock.lap("objects")
+        self.explained = Explained(self._explaining(now, pointed), pointed, image.shape)
+        smoothed = {name: np.array([self.recent[name].push(score)]) for name, score in now.items()}
+        return float(memory.combine(smoothed)[0])
 
     def _explaining(self, now: dict[str, float], pointed: dict[str, Any]) -> str:
         """The part of this frame's score furthest from normal (an object part with no object cannot be)."""
@@ -258,9 +266,12 @@ class MotionStream:
     @property
     def why(self) -> Why | None:
         """What made the last frame's worst cell (or object) unusual, and where (None before the first frame)."""
-        if self._explained is None:
-            return None
-        part, pointed, shape = self._explained
+        return None if self.explained is None else self.explain(self.explained)
+
+    def explain(self, explained: Explained) -> Why | None:
+        """What made a frame unusual and where, from what its push pointed at (worded only when asked:
+        the place's normal motion is looked up then)."""
+        part, pointed, shape = explained
         config = self.memory.config
         if part == "objects" and pointed["objects"] is not None:
             seen = pointed["objects"]
@@ -293,13 +304,3 @@ def video_motion(greys: np.ndarray, cell: int, finder: ObjectFinder | None = Non
     if not cells:
         raise UserError("no frames to compute motion from")
     return torch.stack(cells), seen if finder is not None else None
-
-
-def load_memory(payload: dict[str, Any], config: Config) -> MotionMemory | None:
-    """The checkpoint's motion memory, or None when it has none (a model that scores with its
-    memory alone must have one)."""
-    memory = MotionMemory.from_payload(payload.get("motion"), config.memory)
-    if memory is None and not config.score.generator:
-        raise UserError("the model scores with its memory of normal motion alone (score.generator: false) but has "
-                        "none: run `svdgan calibrate` on normal footage")
-    return memory

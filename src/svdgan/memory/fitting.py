@@ -22,7 +22,7 @@ from svdgan.objects.appearance import ObjectGenerator, normal_clips
 from svdgan.objects.attributes import SeenObject
 from svdgan.objects.background import Background
 from svdgan.objects.finder import ObjectFinder
-from svdgan.scoring.normalise import causal_smooth
+from svdgan.utils.series import causal_smooth, normal_stats
 
 
 def fit_bank(cells: list[torch.Tensor], config: MemoryConfig) -> torch.Tensor:
@@ -113,10 +113,6 @@ def keep_generator(memory: MotionMemory | None) -> GeneratorFit | None:
     only the memory (and the objects' errors in it) is refitted on the new footage."""
     generator = memory.objects.generator if memory is not None and memory.objects is not None else None
     return None if generator is None else lambda clips: generator
-
-
-def normal_stats(scores: np.ndarray) -> dict[str, float]:
-    return {"mean": float(scores.mean()), "std": float(scores.std())}
 
 
 def normal_greys(videos: list[VideoRef], config: Config, progress: bool = False) -> list[np.ndarray] | None:

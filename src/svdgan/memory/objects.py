@@ -17,13 +17,13 @@ import numpy as np
 import torch
 
 from svdgan.errors import UserError
-from svdgan.memory.bank import standardise
 from svdgan.memory.folds import folds
 from svdgan.memory.nearest import NearestTree
 from svdgan.objects.appearance import ObjectGenerator
 from svdgan.objects.attributes import DESCRIBED, GROUPS, WIDTHS, SeenObject
 from svdgan.objects.background import Background
 from svdgan.objects.finder import ObjectFinder
+from svdgan.utils.series import standardise
 
 NEAR = 32  # normal objects nearest a place, that an explanation compares an object with
 PLACE_SCALE = 8.0  # one unit of place: an eighth of the frame height, as one standard deviation of an attribute

@@ -55,25 +55,26 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return payload
 
 
+def generator_from(payload: dict[str, Any], config: Config, path: str | Path) -> Generator:
+    """A checkpoint's generator, ready for scoring (eval mode, batch norms folded); its payload keeps
+    the unfused state dicts."""
+    if "generator" not in payload:
+        raise UserError(f"{path} has no generator (it scores with its memory of normal motion alone): "
+                        "score.generator must stay false")
+    try:
+        generator = Generator(config.model)
+        generator.load_state_dict(payload["generator"])
+    except (KeyError, RuntimeError) as exc:
+        reason = str(exc).strip().splitlines()[0]
+        raise UserError(f"checkpoint {path} does not match svdgan's model: {reason[:200]}") from None
+    return fuse_for_inference(generator).to(memory_format=torch.channels_last)
+
+
 def load_generator(path: str | Path) -> tuple[Generator, Config, dict[str, Any]]:
-    """The generator of a checkpoint, ready for scoring (eval mode, batch norms folded), its config
-    and the whole payload (whose state dicts are the unfused ones). A model that scores with its
-    memory alone may have no generator weights: it gets an untrained one, which never runs."""
+    """The generator of a checkpoint that has one, its config and the whole payload."""
     payload = load_checkpoint(path)
     try:
         config = config_from_dict(payload["config"])
-        generator = Generator(config.model)
-        if "generator" in payload or config.score.generator:
-            generator.load_state_dict(payload["generator"])
-    except (KeyError, RuntimeError, UserError) as exc:
-        reason = str(exc).strip().splitlines()[0]
-        raise UserError(f"checkpoint {path} does not match svdgan's model: {reason[:200]}") from None
-    generator = fuse_for_inference(generator).to(memory_format=torch.channels_last)
-    return generator, config, payload
-
-
-def require_generator(payload: dict[str, Any], config: Config, path: str | Path) -> None:
-    """Refuse to score with a generator (score.generator true) that the model file does not have."""
-    if config.score.generator and "generator" not in payload:
-        raise UserError(f"{path} has no generator (it scores with its memory of normal motion alone): "
-                        "score.generator must stay false")
+    except (KeyError, AttributeError, UserError) as exc:
+        raise UserError(f"checkpoint {path} does not match svdgan's model: {str(exc)[:200]}") from None
+    return generator_from(payload, config, path), config, payload

@@ -15,10 +15,11 @@ from svdgan.config import Config
 from svdgan.errors import UserError
 from svdgan.memory.bank import MotionMemory, MotionStream
 from svdgan.memory.explain import Why
-from svdgan.memory.fitting import GeneratorFit, fit_memory, normal_stats
+from svdgan.memory.fitting import GeneratorFit, fit_memory
 from svdgan.model.generator import Generator
 from svdgan.scoring.normalise import normalize, score_stats
 from svdgan.scoring.video import normal_scores
+from svdgan.utils.series import normal_stats
 
 
 def calibrate_scores(generator: Generator, videos: list[np.ndarray], greys: list[np.ndarray] | None,

@@ -13,16 +13,6 @@ from svdgan.errors import UserError
 NORMALIZATIONS = ("video", "train", "none")
 
 
-def causal_smooth(scores: np.ndarray, window: int) -> np.ndarray:
-    """Mean of each score with the window - 1 scores before it (fewer at the start)."""
-    if window <= 1:
-        return scores
-    sums = np.cumsum(np.r_[0.0, scores])
-    ends = np.arange(1, len(scores) + 1)
-    starts = np.maximum(ends - window, 0)
-    return (sums[ends] - sums[starts]) / (ends - starts)
-
-
 def score_stats(scores: np.ndarray) -> dict[str, float]:
     """Statistics of normal scores, stored in the checkpoint for normalisation and thresholds."""
     q = np.percentile(scores, [50, 95, 99, 99.9])

@@ -13,7 +13,6 @@ In both, only the newest frame is decoded.
 
 from __future__ import annotations
 
-from collections import deque
 from typing import NamedTuple
 
 import numpy as np
@@ -25,6 +24,7 @@ from svdgan.model.generator import FrameFeatures, Generator
 from svdgan.model.layers import LSTMState
 from svdgan.scoring.video import frame_errors
 from svdgan.utils.fpmode import flushed_denormals
+from svdgan.utils.series import CausalMean
 
 MODES = ("exact", "fast")
 
@@ -35,16 +35,12 @@ class BatchScores(NamedTuple):
     recon: torch.Tensor  # (B, C, S, S) generated frames in [-1, 1]
 
 
-def batch_scores(generated: torch.Tensor, frames: torch.Tensor, recent: list[deque[float]],
-                  patch: int) -> BatchScores:
+def batch_scores(generated: torch.Tensor, frames: torch.Tensor, recent: list[CausalMean],
+                 patch: int) -> BatchScores:
     """Errors of the generated frames, each stream's score smoothed over its `recent` raw scores."""
     errors = (generated.float() - frames.float()).pow(2).mean(1, keepdim=True)
     raw = frame_errors(generated, frames, patch).double().numpy()
-    scores = np.empty(len(recent))
-    for i, history in enumerate(recent):
-        history.append(float(raw[i]))
-        scores[i] = sum(history) / len(history)
-    return BatchScores(scores, errors, generated)
+    return BatchScores(np.array([mean.push(r) for mean, r in zip(recent, raw)]), errors, generated)
 
 
 class _Stream:
@@ -57,7 +53,7 @@ class _Stream:
         self.last: FrameFeatures | None = None  # features of the previous frame
         self.last_frame: torch.Tensor | None = None  # the previous frame (1, C, S, S)
         self.last_latent: torch.Tensor | None = None  # fast: the latent after the previous frame
-        self.recent: deque[float] = deque(maxlen=smooth)  # raw scores, for causal smoothing
+        self.recent = CausalMean(smooth)  # raw scores, for causal smoothing
 
 
 class StreamScorer:

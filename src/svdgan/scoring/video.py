@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from svdgan.config import Config
 from svdgan.data.frames import to_model_range
 from svdgan.model.generator import FrameFeatures, Generator
-from svdgan.scoring.normalise import causal_smooth
+from svdgan.utils.series import causal_smooth
 
 
 class VideoScores(NamedTuple):

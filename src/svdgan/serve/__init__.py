@@ -1,6 +1,6 @@
 """`svdgan serve`: watch several cameras live in a browser, review what was flagged, get events
-over HTTP and MQTT. One process: the scoring loop over the live pipeline (engine.py), the event
-store (events.py), the clips and snapshots (recorder.py), the web page and API (web.py), MQTT (mqtt.py).
+over HTTP and MQTT. One process: the scoring loop over the Detector (engine.py), the event
+store (store.py), the clips and snapshots (recorder.py), the web page and API (web.py), MQTT (mqtt.py).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def serve(config_path: str | None = None, host: str = "127.0.0.1", port: int = 8
     _check_cameras(config)
 
     from svdgan.serve.engine import Engine
-    from svdgan.serve.events import EventStore
+    from svdgan.serve.store import EventStore
     from svdgan.serve.web import create_app
 
     lock = lock_storage(Path(config.storage))
@@ -115,7 +115,7 @@ def _check_port(host: str, port: int) -> None:
 def _check_cameras(config: ServeConfig) -> None:
     """Bad sources or model paths end here, before anything is written."""
     from svdgan.model.checkpoint import default_checkpoint
-    from svdgan.sources.video import open_source
+    from svdgan.sources.open import open_source
 
     for cam in config.cameras:
         open_source(cam.source)

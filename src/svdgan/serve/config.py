@@ -2,7 +2,8 @@
 
     storage: serve_data              # events.db and media/ (snapshots, clips)
     checkpoint: null                 # default model for every camera (null: the shipped one)
-    mode: fast                       # exact or fast streaming
+    mode: exact                      # a generator's streaming: exact or fast (only for a model with one)
+    precision: auto                  # a generator's arithmetic: auto, fp32 or bf16 (only for a model with one)
     retention: {max_age_hours: 168, max_mb: 2000, min_free_mb: 500}  # max_mb: all of storage
     clip: {pre_seconds: 3, post_seconds: 3, max_seconds: 300}  # an event longer than max_seconds is split
     mqtt: {enabled: false, host: 127.0.0.1, port: 1883, topic_prefix: svdgan,
@@ -27,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from svdgan.config import read_yaml_mapping
+from svdgan.defaults import END_FRAMES, MAX_EVENT_SECONDS, MIN_FRAMES, MODE, PRECISION, THRESHOLD
 from svdgan.errors import UserError
-from svdgan.live.alerts import END_FRAMES
 from svdgan.serve.mqtt import MqttSettings, check_prefix
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # camera names appear in URLs and MQTT topics
@@ -39,8 +40,8 @@ HOST = re.compile(r"^[A-Za-z0-9.:-]{1,253}$")  # a DNS name or an address, no po
 class CameraConfig:
     name: str
     source: str
-    threshold: float = 1.0
-    min_frames: int = 3
+    threshold: float = THRESHOLD
+    min_frames: int = MIN_FRAMES
     checkpoint: str | None = None
     ignore: list[tuple[float, float, float, float]] = field(default_factory=list)
     fps: float = 10.0  # synthetic sources only: frames per second
@@ -52,13 +53,14 @@ class ServeConfig:
     cameras: list[CameraConfig]
     storage: str = "serve_data"
     checkpoint: str | None = None
-    mode: str = "fast"
+    mode: str = MODE
+    precision: str = PRECISION
     max_age_hours: float = 168.0
     max_mb: float = 2000.0  # every byte under storage: media, clips being written, the database
     min_free_mb: float = 500.0  # the disk's free space kept, deleting the oldest events first
     pre_seconds: float = 3.0
     post_seconds: float = 3.0
-    max_event_seconds: float = 300.0  # a longer event (and its clip) is closed and the next one opened
+    max_event_seconds: float = MAX_EVENT_SECONDS  # a longer event (and its clip) is closed and the next one opened
     mqtt: MqttSettings | None = None  # None: no MQTT
     allowed_hosts: list[str] = field(default_factory=list)  # besides loopback and the bound address
 
@@ -98,11 +100,11 @@ def _camera(item: Any, index: int) -> CameraConfig:
     if checkpoint is not None and not isinstance(checkpoint, str):
         raise UserError(f"bad serve config: {where}.checkpoint must be a path")
     frames = {}
-    for key, default in (("min_frames", 3), ("end_frames", END_FRAMES)):
+    for key, default in (("min_frames", MIN_FRAMES), ("end_frames", END_FRAMES)):
         frames[key] = item.get(key, default)
         if isinstance(frames[key], bool) or not isinstance(frames[key], int) or frames[key] < 1:
             raise UserError(f"bad serve config: {where}.{key} must be an integer >= 1")
-    return CameraConfig(name, str(source), _number(item.get("threshold", 1.0), f"{where}.threshold", 0),
+    return CameraConfig(name, str(source), _number(item.get("threshold", THRESHOLD), f"{where}.threshold", 0),
                         frames["min_frames"], checkpoint, ignore,
                         _number(item.get("fps", 10.0), f"{where}.fps", 0.1, 1000), frames["end_frames"])
 
@@ -130,7 +132,8 @@ def _mqtt(section: dict[str, Any]) -> MqttSettings:
 
 def load_serve_config(path: str | Path) -> ServeConfig:
     data = read_yaml_mapping(path, "serve config")
-    unknown = set(data) - {"storage", "checkpoint", "mode", "retention", "clip", "mqtt", "cameras", "allowed_hosts"}
+    unknown = set(data) - {"storage", "checkpoint", "mode", "precision", "retention", "clip", "mqtt", "cameras",
+                           "allowed_hosts"}
     if unknown:
         raise UserError(f"bad serve config: unknown key {sorted(unknown)[0]}")
     cameras = data.get("cameras")
@@ -142,9 +145,12 @@ def load_serve_config(path: str | Path) -> ServeConfig:
         raise UserError("bad serve config: camera names must be unique")
     config.storage = str(data.get("storage", config.storage))
     config.checkpoint = data.get("checkpoint")
-    config.mode = data.get("mode", "fast")
+    config.mode = data.get("mode", MODE)
     if config.mode not in ("exact", "fast"):
         raise UserError("bad serve config: mode must be exact or fast")
+    config.precision = data.get("precision", PRECISION)
+    if config.precision not in ("auto", "fp32", "bf16"):
+        raise UserError("bad serve config: precision must be auto, fp32 or bf16")
     retention = data.get("retention") or {}
     clip = data.get("clip") or {}
     mqtt = data.get("mqtt") or {}
@@ -156,7 +162,7 @@ def load_serve_config(path: str | Path) -> ServeConfig:
     config.min_free_mb = _number(retention.get("min_free_mb", 500.0), "retention.min_free_mb", 0)
     config.pre_seconds = _number(clip.get("pre_seconds", 3.0), "clip.pre_seconds", 0, 60)
     config.post_seconds = _number(clip.get("post_seconds", 3.0), "clip.post_seconds", 0, 60)
-    config.max_event_seconds = _number(clip.get("max_seconds", 300.0), "clip.max_seconds", 1, 86400)
+    config.max_event_seconds = _number(clip.get("max_seconds", MAX_EVENT_SECONDS), "clip.max_seconds", 1, 86400)
     config.mqtt = _mqtt(mqtt) if mqtt.get("enabled", False) else None
     hosts = data.get("allowed_hosts") or []
     if not isinstance(hosts, list) or not all(isinstance(h, str) and HOST.match(h) for h in hosts):

@@ -1,12 +1,11 @@
-"""The scoring loop of `svdgan serve`: every camera's frames scored as they arrive (batched per
-model), alerts turned into events with a snapshot and a clip, live frames and health kept for
-the web page, messages for MQTT.
+"""The scoring loop of `svdgan serve`: every camera's frames scored as they arrive through the Detector
+(batched per model file), each camera's EventTracker turning its scores into events with a snapshot
+and a clip, live frames and health kept for the web page, messages for MQTT.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import sqlite3
 import sys
 import threading
@@ -18,26 +17,22 @@ from typing import Any
 
 import cv2
 import numpy as np
-import torch
 
-from svdgan.data.frames import resize
 from svdgan.errors import UserError
-from svdgan.live.alerts import latency_summary
-from svdgan.live.overlay import mark, with_heat
-from svdgan.live.pipeline import LiveModel, LivePipeline, ScoredFrame
-from svdgan.memory.bank import MotionMemory
+from svdgan.live.events import Change, EventTracker
+from svdgan.live.overlay import error_scale, mark, with_heat
 from svdgan.memory.explain import Why
-from svdgan.memory.fitting import keep_generator
-from svdgan.memory.flow import to_grey
 from svdgan.model.checkpoint import default_checkpoint
-from svdgan.scoring.fusion import calibrate_scores
-from svdgan.scoring.stream import StreamScorer
+from svdgan.scoring.detector import Detector, ScoredFrame
+from svdgan.scoring.fit import refit
 from svdgan.serve.config import CameraConfig, ServeConfig
-from svdgan.serve.events import EventStore
 from svdgan.serve.faults import Faults
 from svdgan.serve.recorder import Recorded, Recorder, snapshot
+from svdgan.serve.store import EventStore
+from svdgan.sources.open import open_source
 from svdgan.sources.reader import SourceReader, next_frames
-from svdgan.sources.video import Frame, Source, open_source
+from svdgan.sources.video import Frame, Source
+from svdgan.utils.clock import latency_summary
 
 RETENTION_EVERY_S = 30.0
 STALE_S = 10.0  # a camera whose frames stop this long without an error is flagged stale
@@ -49,8 +44,9 @@ Publish = Callable[[str, str, dict[str, Any]], None]  # (camera, kind: new/updat
 class Camera:
     config: CameraConfig
     source: Source
-    pipeline: LivePipeline  # its model's, shared with the other cameras of that model (one batch)
-    stream: int  # its stream in that pipeline
+    detector: Detector  # its model file's, shared with the other cameras of that file (one batch)
+    stream: int  # its stream in that detector
+    tracker: EventTracker
     recorder: Recorder
     scores: deque = field(default_factory=lambda: deque(maxlen=2000))  # (unix time, score)
     latencies: deque = field(default_factory=lambda: deque(maxlen=500))
@@ -58,13 +54,11 @@ class Camera:
     frame_times: deque = field(default_factory=lambda: deque(maxlen=50))
     jpeg: bytes | None = None
     jpeg_version: int = 0
-    event_id: int | None = None
-    peak: Recorded | None = None
-    peak_score: float = -1.0
-    peak_frame: int = 0
+    event_id: int | None = None  # the open event's row
+    peak: Recorded | None = None  # its peak frame
     last_update: float = 0.0
     last_touch: float = 0.0
-    event_start: float = 0.0
+    event_start: float = 0.0  # Unix time it opened
     reader: SourceReader | None = None
 
     def state(self) -> tuple[str, float | None]:
@@ -97,31 +91,9 @@ class Camera:
                 "state": state, "since": since, "error": self.reader.error if self.reader else None}
 
 
-def _ignore_mask(boxes: list[tuple[float, float, float, float]], size: int) -> torch.Tensor | None:
-    if not boxes:
-        return None
-    keep = torch.ones(size, size)
-    for x0, y0, x1, y1 in boxes:
-        keep[int(y0 * size):int(np.ceil(y1 * size)), int(x0 * size):int(np.ceil(x1 * size))] = 0
-    return keep
-
-
-# a synthetic camera's normal clips to calibrate on (80 frames each): 8 chosen on synthetic cameras
+# a synthetic camera's normal clips to fit it on (80 frames each): 8 chosen on synthetic cameras
 # 100 to 103, where 2, 4, 8 and 16 were tried (benchmarks/results/events_calibration.json)
 CALIBRATION_CLIPS = 8
-
-
-def calibrate_synthetic(source: Any, model: LiveModel, clips: int = CALIBRATION_CLIPS
-                        ) -> tuple[dict[str, float], MotionMemory | None]:
-    """Normal-score statistics (and motion memory, if the model has one) of a synthetic camera's
-    own normal clips, which its live stream never shows: its per-camera calibration."""
-    config = model.config
-    normal = source.normal_clips(clips)
-    videos = [np.stack([resize(f, config.model.size, config.model.channels) for f in frames]) for frames in normal]
-    greys = [np.stack([to_grey(f, config.memory.height) for f in frames]) for frames in normal]
-    config = copy.deepcopy(config)
-    config.memory.enabled = model.memory is not None
-    return calibrate_scores(model.generator, videos, greys, config, keep_generator(model.memory))
 
 
 class Engine:
@@ -133,7 +105,7 @@ class Engine:
         self.config, self.store, self.publish = config, store, publish
         self._given = sources or {}
         self.cameras: dict[str, Camera] = {}
-        self._pipelines: dict[str, LivePipeline] = {}
+        self._detectors: dict[str, Detector] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_retention = 0.0
@@ -143,31 +115,30 @@ class Engine:
         for cam in config.cameras:
             self.cameras[cam.name] = self._camera(cam)
 
-    def _pipeline(self, checkpoint: str | None) -> LivePipeline:
-        """One pipeline per model file, shared by its cameras (their frames are scored as one batch)."""
+    def _detector(self, checkpoint: str | None) -> Detector:
+        """One Detector per model file, shared by its cameras (their frames are scored as one batch)."""
         path = str(default_checkpoint(checkpoint))
-        if path not in self._pipelines:
-            model = LiveModel.load(path)
-            self._pipelines[path] = LivePipeline(model, StreamScorer(model.generator, model.config, self.config.mode))
-        return self._pipelines[path]
+        if path not in self._detectors:
+            self._detectors[path] = Detector.load(path, self.config.mode, self.config.precision,
+                                                     strict=False)
+        return self._detectors[path]
 
     def _camera(self, cam: CameraConfig) -> Camera:
-        pipeline = self._pipeline(cam.checkpoint or self.config.checkpoint)
+        detector = self._detector(cam.checkpoint or self.config.checkpoint)
         source = self._given.get(cam.name) or open_source(cam.source)
-        calibrated: dict[str, Any] = {}
-        if callable(getattr(source, "normal_clips", None)):  # a synthetic camera: calibrated on its own normal clips
+        fitted: dict[str, Any] = {}
+        if callable(getattr(source, "normal_clips", None)):  # a synthetic camera: fitted on its own normal clips
             source.fps = cam.fps
             source.name = cam.name
-            calibrated = dict(zip(("stats", "memory"), calibrate_synthetic(source, pipeline.model)))
-        keep = _ignore_mask(cam.ignore, pipeline.model.config.model.size)
+            fitted = dict(zip(("stats", "memory"), refit(detector, source.normal_clips(CALIBRATION_CLIPS))))
         try:
-            stream = pipeline.add_source(cam.name, cam.threshold, cam.min_frames, keep, end_frames=cam.end_frames,
-                                         **calibrated)
+            stream = detector.open(cam.name, cam.ignore, **fitted)
         except UserError as exc:
             raise UserError(f"camera {cam.name}: {exc}") from None
         fps = source.fps or cam.fps
         recorder = Recorder(int(self.config.pre_seconds * fps), int(self.config.post_seconds * fps), fps)
-        return Camera(cam, source, pipeline, stream, recorder)
+        tracker = EventTracker(cam.name, cam.threshold, cam.min_frames, cam.end_frames, self.config.max_event_seconds)
+        return Camera(cam, source, detector, stream, tracker, recorder)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="svdgan-scoring", daemon=True)
@@ -183,8 +154,8 @@ class Engine:
         if self._thread is not None:
             self._thread.join(timeout)
         for cam in self.cameras.values():
-            if cam.event_id is not None:
-                self._end_event(cam, time.time())
+            for change in cam.tracker.finish():  # what is open ends now
+                self._end_event(cam, time.time(), change)
             clip = cam.recorder.clip
             if clip is not None:  # still in its post-roll: keep what was written
                 self._media(cam, "clip", lambda c=clip: self._attach_clip(c if c.finish() else None))
@@ -211,12 +182,12 @@ class Engine:
                 reader.stop.set()
 
     def _score(self, batch: list[tuple[Camera, Frame, float]]) -> None:
-        by_pipeline: dict[int, list[tuple[Camera, Frame, float]]] = {}
+        by_detector: dict[int, list[tuple[Camera, Frame, float]]] = {}
         for item in batch:
-            by_pipeline.setdefault(id(item[0].pipeline), []).append(item)
-        for items in by_pipeline.values():
+            by_detector.setdefault(id(item[0].detector), []).append(item)
+        for items in by_detector.values():
             try:
-                scored = items[0][0].pipeline.score([(cam.stream, frame) for cam, frame, _ in items])
+                scored = items[0][0].detector.score([(cam.stream, frame) for cam, frame, _ in items])
             except Exception as exc:  # noqa: BLE001 (one bad frame or model must not stop the other cameras)
                 for cam, _, _ in items:
                     self.faults.failed(f"camera {cam.config.name}", exc)
@@ -228,51 +199,61 @@ class Engine:
                 self._frame(cam, result, now)
 
     def _frame(self, cam: Camera, result: ScoredFrame, now: float) -> None:
-        score = result.score
         cam.frames += 1
         cam.frame_times.append(time.monotonic())
-        cam.scores.append((now, score))
-        item = Recorded(result.image, result.error_map, score, result.why)  # why: set on anomalous frames only
-        why = _why(item)
+        cam.scores.append((now, result.score))
+        changes = cam.tracker.update(result)
+        item = Recorded(result.image, result.error_map, result.score, result.why if result.anomalous else None)
         if cam.recorder.clip is None:
             cam.recorder.push(item)  # the pre-roll's ring buffer: nothing written
         else:
             self._media(cam, "clip", lambda: self._attach_clip(cam.recorder.push(item)))
-        if result.anomalous and cam.event_id is None:
-            event_id = self.store.reserve_id()
-            self._write(self.store.open, cam.config.name, now, score, result.frame, event_id, why)
-            cam.event_id, cam.peak, cam.peak_score, cam.last_update = event_id, item, score, now
-            cam.event_start, cam.last_touch, cam.peak_frame = now, now, result.frame
-            self._snapshot(cam)
-            self._media(cam, "clip", lambda: self._attach_clip(
-                cam.recorder.start_clip(self.store.media / f"event_{event_id}.webm", event_id)))
-            self._publish(cam, "new", {"id": event_id, "start": now, "score": score, "why": why})
-        elif result.anomalous and now - cam.event_start >= self.config.max_event_seconds:
-            self._end_event(cam, now)  # capped: the next frame opens the next event, with a clip of its own
-        elif result.anomalous:
-            if score > cam.peak_score:
-                cam.peak, cam.peak_score, cam.peak_frame = item, score, result.frame
-            if now - cam.last_touch >= 1.0:  # one row update a second: the peak so far, where a crash would end it
-                cam.last_touch = now
-                self._write(self.store.touch, cam.event_id, now, cam.peak_score, cam.peak_frame, _why(cam.peak))
-            if score == cam.peak_score:
+        for change in changes:
+            if change.kind == "start":
+                self._start_event(cam, change, now)
+            elif change.kind == "peak":
+                cam.peak = Recorded(result.image, result.error_map, result.score, result.why)
                 if now - cam.last_update >= 1.0:  # at most one update message a second
                     cam.last_update = now
-                    self._publish(cam, "update", {"id": cam.event_id, "peak_score": score, "why": why})
-        elif cam.event_id is not None:
-            self._end_event(cam, now)
-        cam.jpeg = self._live_jpeg(result.image, result.error_map, result.why)
+                    self._publish(cam, "update", {"id": cam.event_id, "peak_score": result.score,
+                                                  "why": _why(cam.peak)})
+            else:
+                self._end_event(cam, now, change)
+        if cam.event_id is not None and now - cam.last_touch >= 1.0:  # one row update a second: where a crash ends it
+            cam.last_touch = now
+            event = cam.tracker.open
+            if event is not None:
+                self._write(self.store.touch, cam.event_id, now, event.peak_score, event.peak_frame, _why(cam.peak))
+        cam.jpeg = self._live_jpeg(result.image, result.error_map, result.why if result.anomalous else None)
         cam.jpeg_version += 1
 
-    def _end_event(self, cam: Camera, now: float) -> None:
+    def _start_event(self, cam: Camera, change: Change, now: float) -> None:
+        event, peak = change.event, change.event.peak
+        event_id = self.store.reserve_id()
+        cam.peak = Recorded(peak.image, peak.error_map, peak.score, peak.why)
+        why = _why(cam.peak)
+        self._write(self.store.open, cam.config.name, now, peak.score, peak.frame, event_id, why, event.start_frame)
+        cam.event_id, cam.last_update, cam.event_start, cam.last_touch = event_id, now, now, now
+        self._snapshot(cam)
+        self._media(cam, "clip", lambda: self._attach_clip(
+            cam.recorder.start_clip(self.store.media / f"event_{event_id}.webm", event_id)))
+        self._publish(cam, "new", {"id": event_id, "start": now, "score": peak.score, "why": why})
+
+    def _end_event(self, cam: Camera, now: float, change: Change | None = None) -> None:
+        """The camera's open event ends (its tracker ended it, or serve stops)."""
         event_id = cam.event_id
+        if event_id is None:
+            return
+        event = change.event if change is not None else cam.tracker.open
         self._snapshot(cam)  # the peak frame
         since = cam.event_start - self.config.pre_seconds
         why = _why(cam.peak)
-        self._write(self.store.touch, event_id, now, cam.peak_score, cam.peak_frame, why)
-        self._write(self.store.close_event, event_id, now, [(t, s) for t, s in cam.scores if t >= since])
+        if event is not None:
+            self._write(self.store.touch, event_id, now, event.peak_score, event.peak_frame, why)
+        self._write(self.store.close_event, event_id, now, [(t, s) for t, s in cam.scores if t >= since],
+                    None if event is None else event.end_frame)
         cam.recorder.end_clip()
-        cam.event_id, cam.peak, cam.peak_score = None, None, -1.0
+        cam.event_id, cam.peak = None, None
         self._publish(cam, "end", {"id": event_id, "end": now, "why": why})
 
     def _snapshot(self, cam: Camera) -> None:
@@ -355,11 +336,10 @@ class Engine:
                 self.faults.ok("retention")
 
     @staticmethod
-    def _live_jpeg(image: np.ndarray, errors: np.ndarray, why: Why | None = None) -> bytes:
+    def _live_jpeg(image: np.ndarray, errors: np.ndarray | None, why: Why | None = None) -> bytes:
         """The live view's frame: its heat map and, while it is anomalous, the reason and its box."""
         frame = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-        scale = max(float(np.percentile(errors, 99.9)), 1e-6)
-        heat = with_heat(frame, errors, scale, 0.45)
+        heat = with_heat(frame, errors, error_scale(errors), 0.45)
         if why is not None:
             mark(heat, why, 1.0)
         ok, data = cv2.imencode(".jpg", heat, [cv2.IMWRITE_JPEG_QUALITY, 80])

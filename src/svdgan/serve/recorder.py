@@ -23,7 +23,7 @@ from typing import BinaryIO
 import cv2
 import numpy as np
 
-from svdgan.live.overlay import mark, with_heat
+from svdgan.live.overlay import error_scale, mark, with_heat
 from svdgan.memory.explain import Why
 
 JOURNAL_MAGIC = b"SVDJ1"
@@ -32,7 +32,7 @@ JOURNAL_MAGIC = b"SVDJ1"
 @dataclass
 class Recorded:
     image: np.ndarray  # (H, W, 3) uint8 RGB
-    errors: np.ndarray  # (S, S) per-pixel squared error
+    errors: np.ndarray | None  # (S, S) the generator's per-pixel squared error (None: no generator)
     score: float
     why: Why | None = None  # what made it unusual, and where
 
@@ -41,8 +41,7 @@ def snapshot(path: Path, item: Recorded, quality: int = 90) -> None:
     """The frame (left) and the frame with its error heat map (right), as JPEG; the frame is marked
     with what made it unusual, where that is known."""
     frame = cv2.cvtColor(item.image, cv2.COLOR_RGB2BGR)
-    scale = max(float(np.percentile(item.errors, 99.9)), 1e-6)
-    heat = with_heat(frame, item.errors, scale, 0.6)
+    heat = with_heat(frame, item.errors, error_scale(item.errors), 0.6)
     if item.why is not None:
         frame = frame.copy()
         mark(frame, item.why, 1.0)

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from svdgan.serve.access import SECURITY_HEADERS, SESSION_COOKIE, SESSION_SECONDS, Access
 from svdgan.serve.engine import Engine
-from svdgan.serve.events import EventStore
+from svdgan.serve.store import EventStore
 
 MAX_QUERY = 1024  # characters of query string accepted
 MAX_BODY = 16 * 1024  # bytes of request body accepted (a review or a login is a few dozen)

@@ -8,20 +8,19 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from svdgan.sources.scene import ANOMALY_KINDS, Scene, SynthConfig, draw_background, render_video
 from svdgan.sources.video import Frame, Source
 
 
 class SynthSource(Source):
     """A live synthetic camera (`synthetic:SEED`): the demo scene of `svdgan synth` going on at
     `fps`; an anomaly enters during every `anomaly_every`-th clip of `clip_frames` frames (each kind
-    of `data.synth.ANOMALY_KINDS` in turn). For `svdgan serve` with no set-up."""
+    of `sources.scene.ANOMALY_KINDS` in turn). For `svdgan serve` with no set-up."""
 
     live = True
 
     def __init__(self, name: str, seed: int = 0, fps: float = 10.0, anomaly_every: int = 3, clip_frames: int = 80,
                  size: tuple[int, int] = (160, 120), sleep: Callable[[float], None] = time.sleep):
-        from svdgan.data.synth import SynthConfig
-
         self.name, self.seed, self.fps = name, seed, fps
         self.anomaly_every, self.sleep = anomaly_every, sleep
         self.cfg = SynthConfig(width=size[0], height=size[1], frames=clip_frames, seed=seed)
@@ -30,8 +29,6 @@ class SynthSource(Source):
         """The live stream, one scene that goes on (no cut), in clips of `clip_frames` frames,
         forever: (frames, the kind of anomaly let in during the clip or None, the 0-based frames of
         the clip that show an anomaly)."""
-        from svdgan.data.synth import ANOMALY_KINDS, Scene, draw_background
-
         background, top, bottom = draw_background(self.cfg, np.random.default_rng([self.seed, 0]))
         rng = np.random.default_rng([self.seed, 3])
         scene, frames_per_clip, k = Scene(self.cfg, rng, background, top, bottom), self.cfg.frames, 0
@@ -50,8 +47,6 @@ class SynthSource(Source):
 
     def normal_clips(self, count: int) -> list[list[np.ndarray]]:
         """`count` normal clips of the same scene that the live stream never shows: its calibration."""
-        from svdgan.data.synth import draw_background, render_video
-
         background, top, bottom = draw_background(self.cfg, np.random.default_rng([self.seed, 0]))
         return [render_video(self.cfg, np.random.default_rng([self.seed, 4, k]), background, top, bottom, None)[0]
                 for k in range(count)]

@@ -4,7 +4,7 @@
     frame folder  path/to/frames/       its images in natural order
     camera        0, 1, ...             live; reopened with back-off for as long as it runs
     stream URL    rtsp://..., http://.. live; reopened with back-off for as long as it runs
-    synthetic     synthetic:SEED        live; the demo scene with an anomaly now and then
+(the synthetic camera is sources/synthetic.py; sources/open.py picks the source a SOURCE names)
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from urllib.parse import urlsplit, urlunsplit
 import cv2
 import numpy as np
 
-from svdgan.data.frames import VIDEO_EXTENSIONS, image_files, read_image, to_rgb
 from svdgan.errors import UserError
+from svdgan.sources.files import VIDEO_EXTENSIONS, image_files, read_image, to_rgb
 
 
 @dataclass
@@ -49,8 +49,14 @@ class FolderSource(Source):
             raise UserError(f"frame folder {folder} holds no images")
 
     def frames(self) -> Iterator[Frame]:
+        first = None
         for i, file in enumerate(self.files):
-            yield Frame(i, float(i), read_image(file))
+            image = read_image(file)
+            first = first or image.shape
+            if image.shape != first:
+                raise UserError(f"frame {file} is {image.shape[1]}x{image.shape[0]}, the folder's first frame "
+                                f"{first[1]}x{first[0]}: mixed frame sizes")
+            yield Frame(i, float(i), image)
 
 
 def _log(message: str) -> None:
@@ -136,7 +142,7 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{shown}@{host}"))
 
 
-def _capture(target: str | int) -> Callable[[], Any]:
+def opener_for(target: str | int) -> Callable[[], Any]:
     def open_it() -> Any:
         if isinstance(target, str) and "://" in target:
             return cv2.VideoCapture(target, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 5000,
@@ -145,24 +151,12 @@ def _capture(target: str | int) -> Callable[[], Any]:
     return open_it
 
 
-def open_source(spec: str) -> Source:
-    """A SOURCE argument of `svdgan detect`: a camera index, a URL, a video file or a frame folder."""
-    if spec.isdigit():
-        return CaptureSource(f"camera {spec}", _capture(int(spec)), live=True)
-    if spec.startswith("synthetic:"):
-        seed = spec.split(":", 1)[1]
-        if not seed.isdigit():
-            raise UserError(f"synthetic source needs an integer seed: {spec}")
-        from svdgan.sources.synthetic import SynthSource
-
-        return SynthSource(spec, int(seed))
-    if "://" in spec:
-        return CaptureSource(spec, _capture(spec), live=True)
-    path = Path(spec)
+def open_file(path: Path) -> Source:
+    """A video file or a frame folder (not live: every frame is read, none dropped)."""
     if path.is_dir():
         return FolderSource(path)
-    if path.is_file():
-        if path.suffix.lower() not in VIDEO_EXTENSIONS:
-            raise UserError(f"not a video file or frame folder: {spec}")
-        return CaptureSource(str(path), _capture(str(path)), live=False)
-    raise UserError(f"source not found: {spec} (a video file, frame folder, camera index or URL)")
+    if not path.is_file():
+        raise UserError(f"source not found: {path}")
+    if path.suffix.lower() not in VIDEO_EXTENSIONS:
+        raise UserError(f"not a video file or frame folder: {path}")
+    return CaptureSource(str(path), opener_for(str(path)), live=False)

@@ -37,6 +37,11 @@ class Dist:
             dist.barrier()
 
 
+def is_main_process() -> bool:
+    """Whether this process is rank 0 (or the only one): the one that writes files."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def setup() -> Dist:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))

@@ -1,8 +1,8 @@
-"""Adversarial training of the generator and discriminator on normal clips."""
+"""Adversarial training of the SVD-GAN's generator and discriminator on normal clips, resumable, on one
+process or several (torchrun). The model file's memory and statistics are fitted after it (scoring/fit.py)."""
 
 from __future__ import annotations
 
-import copy
 import csv
 import os
 import time
@@ -18,15 +18,10 @@ from tqdm import tqdm
 from svdgan.config import Config, apply_overrides, config_from_dict
 from svdgan.data.cache import cached_video
 from svdgan.data.clips import ClipSampler
-from svdgan.data.datasets import discover
-from svdgan.data.frames import load_video
+from svdgan.data.frames import VideoRef, load_video
 from svdgan.errors import UserError
-from svdgan.memory.fitting import normal_greys
 from svdgan.model.checkpoint import load_checkpoint, save_checkpoint
-from svdgan.scoring.calibrate import fit_memory_model
-from svdgan.scoring.fusion import calibrate_scores
 from svdgan.training.distributed import Dist, setup, teardown
-from svdgan.training.objects import OBJECTS_CHECKPOINT, object_generator_fit
 from svdgan.training.step import Models, split_clips, train_step
 from svdgan.utils.hardware import training_machine
 from svdgan.utils.precision import resolve_precision
@@ -76,16 +71,14 @@ class _StepBatches(torch.utils.data.Dataset):
         return self.sampler.batch(self.first + i, n * self.dist.world)[rank * n:(rank + 1) * n]
 
 
-def train(data: str | Path, out_dir: str | Path, config: Config | None, resume: bool = False,
-          overrides: list[str] | None = None, progress: bool = True, scene: str | None = None) -> Path:
-    """Train on the training videos of `data` (of one scene, if given); returns the checkpoint path.
-
-    Under torchrun every process runs this; each trains on its share of every batch
-    (train.batch_size clips each) and rank 0 alone writes the run folder.
-    """
+def train_generator(videos: list[VideoRef], out_dir: str | Path, config: Config | None, resume: bool = False,
+                    overrides: list[str] | None = None, progress: bool = True) -> Path:
+    """Train the generator on normal videos into out_dir/checkpoint.pt (resuming the run there);
+    returns its path. Under torchrun every process runs this; each trains on its share of every
+    batch (train.batch_size clips each) and rank 0 alone writes the run folder."""
     dist = setup()
     try:
-        return _train(data, Path(out_dir), config, resume, overrides, progress, dist, scene)
+        return _train(videos, Path(out_dir), config, resume, overrides, progress, dist)
     finally:
         teardown(dist)
 
@@ -125,34 +118,22 @@ class _Run:
             **self.models.state()})
 
 
-def _train(data: str | Path, out_dir: Path, config: Config | None, resume: bool, overrides: list[str] | None,
-           progress: bool, dist: Dist, scene: str | None = None) -> Path:
+def _train(refs: list[VideoRef], out_dir: Path, config: Config | None, resume: bool, overrides: list[str] | None,
+           progress: bool, dist: Dist) -> Path:
     config, payload = _run_config(out_dir, config, resume, overrides)
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
     progress = progress and dist.main
-    dataset = discover(data, scene=scene)
-    if not dataset.train:
-        raise UserError(f"no training videos under {data}")
-    if not config.score.generator:  # the memory alone scores: no generator to train, normal motion to remember
-        if resume:
-            raise UserError(f"{out_dir} holds a model that scores with its memory alone: there is nothing to resume")
-        path = out_dir / "checkpoint.pt"
-        if dist.main:
-            fit_memory_model(dataset.train, out_dir, config, training_machine(dist.device, dist.world), progress,
-                             object_generator_fit(config, out_dir / OBJECTS_CHECKPOINT, progress))
-        dist.barrier()
-        return path
-    videos = _load_videos(dataset.train, config, progress)
+    videos = _load_videos(refs, config, progress)
     try:
         sampler = ClipSampler(videos, config.model.clip_len + config.target_offset, config.train.strides,
                               config.train.seed)
     except ValueError as exc:
-        raise UserError(f"{data}: {exc}") from None
+        raise UserError(f"the training videos: {exc}") from None
     run = _start_run(out_dir, config, payload, dist, progress)
     _train_steps(run, sampler, progress)
     if dist.main:
-        _finish(run, payload, dataset.train, videos, progress)
+        _finish(run, payload)
     dist.barrier()
     return run.checkpoint_path
 
@@ -167,6 +148,8 @@ def _run_config(out_dir: Path, config: Config | None, resume: bool,
         assert config is not None
         return config, None
     payload = load_checkpoint(ckpt_path)
+    if "generator" not in payload:
+        raise UserError(f"{out_dir} holds a model that scores with its memory alone: there is nothing to resume")
     if "discriminator" not in payload:
         raise UserError(f"{ckpt_path} holds a scoring-only model (no discriminator or optimiser state): "
                         "it cannot be resumed")
@@ -232,19 +215,11 @@ def _preview(run: _Run, clips: torch.Tensor) -> None:
     _save_preview(run.out_dir / "previews" / f"step_{run.step:06d}.png", targets, recon.cpu())
 
 
-def _finish(run: _Run, payload: dict[str, Any] | None, train_videos: list, videos: list[np.ndarray],
-            progress: bool) -> None:
-    """The last checkpoint, with the normal-score statistics and the memory of normal motion (kept
-    from the checkpoint when a finished run is resumed with nothing left to train)."""
+def _finish(run: _Run, payload: dict[str, Any] | None) -> None:
+    """The last checkpoint; a finished run resumed with nothing left to train keeps its fitted
+    statistics and memory, any other is fitted afresh after training (scoring/fit.py)."""
     finished = payload is not None and int(payload["step"]) == run.config.train.steps
-    stats = payload.get("score_stats") if finished else None
-    motion = payload.get("motion") if finished else None
-    if stats is None:  # scored on the CPU, as evaluate and detect will
-        greys = normal_greys(train_videos, run.config, progress)
-        stats, memory = calibrate_scores(copy.deepcopy(run.models.generator).cpu(), videos, greys, run.config,
-                                         object_generator_fit(run.config, run.out_dir / OBJECTS_CHECKPOINT, progress))
-        motion = memory.to_payload() if memory is not None else None
-    run.save(stats, motion)
+    run.save(payload.get("score_stats") if finished else None, payload.get("motion") if finished else None)
 
 
 def _plain(value: Any) -> Any:

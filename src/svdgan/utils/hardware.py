@@ -34,6 +34,19 @@ def cpu_flags() -> frozenset[str]:
     return frozenset((info.get("flags") or info.get("Features") or "").split())
 
 
+_X86_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo names of native bfloat16 arithmetic
+
+
+def cpu_bf16(flags: frozenset[str]) -> tuple[bool, str]:
+    """Whether a CPU with these flags computes bfloat16 natively, and why we think so."""
+    if platform.machine().lower() in ("aarch64", "arm64"):
+        return "bf16" in flags, "this ARM CPU " + ("has" if "bf16" in flags else "has no") + " BF16 instructions"
+    native = sorted(flags & set(_X86_BF16_FLAGS))
+    if native:
+        return True, f"this CPU has {' and '.join(native)}"
+    return False, "this CPU has no avx512_bf16 or amx_bf16, so bfloat16 would be emulated"
+
+
 def vector_extensions() -> list[str]:
     """The SIMD and matrix extensions a speed figure depends on, e.g. ['avx2', 'fma']."""
     wanted = ("avx2", "fma", "avx512", "amx", "asimd", "sve", "bf16")
@@ -52,10 +65,8 @@ def isa_limits() -> dict[str, str]:
 def hardware() -> dict[str, Any]:
     import torch
 
-    from svdgan.utils.precision import native_bf16
-
     return {"cpu": cpu_model(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "vector_extensions": vector_extensions(), "native_bf16": native_bf16()[0],
+            "vector_extensions": vector_extensions(), "native_bf16": cpu_bf16(cpu_flags())[0],
             "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "torch": torch.__version__, "python": platform.python_version(), "gpu": None,
             **({"isa_limits": isa_limits()} if isa_limits() else {})}

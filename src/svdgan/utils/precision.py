@@ -6,16 +6,14 @@ oneDNN emulates bfloat16 and runs about 30 times slower than fp32, so `auto` pic
 
 from __future__ import annotations
 
-import platform
 import sys
 
 import torch
 
 from svdgan.errors import UserError
-from svdgan.utils.hardware import cpu_flags
+from svdgan.utils.hardware import cpu_bf16, cpu_flags
 
 PRECISIONS = ("auto", "fp32", "bf16")
-_X86_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo names of native bfloat16 arithmetic
 
 
 def native_bf16(device: str | torch.device = "cpu") -> tuple[bool, str]:
@@ -24,13 +22,7 @@ def native_bf16(device: str | torch.device = "cpu") -> tuple[bool, str]:
     if device.type == "cuda":
         ok = torch.cuda.is_bf16_supported()
         return ok, f"GPU {torch.cuda.get_device_name(device)} {'supports' if ok else 'lacks'} bfloat16"
-    flags = cpu_flags()
-    if platform.machine().lower() in ("aarch64", "arm64"):
-        return "bf16" in flags, "this ARM CPU " + ("has" if "bf16" in flags else "has no") + " BF16 instructions"
-    native = sorted(flags & set(_X86_BF16_FLAGS))
-    if native:
-        return True, f"this CPU has {' and '.join(native)}"
-    return False, "this CPU has no avx512_bf16 or amx_bf16, so bfloat16 would be emulated"
+    return cpu_bf16(cpu_flags())
 
 
 def choose_precision(requested: str, device: str | torch.device = "cpu") -> tuple[str, str | None]:

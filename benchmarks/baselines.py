@@ -13,19 +13,20 @@ from typing import Any
 import numpy as np
 import torch
 
+from benchmarks.protocols import authors_metrics
 from svdgan.config import Config
 from svdgan.data.datasets import discover
 from svdgan.data.frames import load_video, to_model_range
 from svdgan.data.groundtruth import frame_labels
 from svdgan.errors import UserError
 from svdgan.evaluation.metrics import evaluate as compute_metrics
-from svdgan.evaluation.protocols import authors_metrics
 from svdgan.memory.fitting import normal_greys
 from svdgan.memory.flow import grey_video
 from svdgan.model.checkpoint import load_generator
 from svdgan.scoring.fusion import fuse_normal_scores
-from svdgan.scoring.normalise import causal_smooth, normalize
+from svdgan.scoring.normalise import normalize
 from svdgan.scoring.video import frame_score, patch_errors, reconstruct_windows, window_end
+from svdgan.utils.series import causal_smooth
 
 
 def copy_errors(frames: torch.Tensor, patch: int) -> torch.Tensor:

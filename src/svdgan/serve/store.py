@@ -36,7 +36,9 @@ CREATE TABLE IF NOT EXISTS events (
     curve TEXT,                   -- JSON [[unix time, score], ...] from the pre-roll to the end
     media_error TEXT,             -- why a snapshot or clip could not be saved, if one could not
     last_seen REAL,               -- an open event's latest frame (Unix time): where a crash ends it
-    why TEXT                      -- JSON {"reason": ..., "box": [x, y, w, h]} of its peak frame
+    why TEXT,                     -- JSON {"reason": ..., "box": [x, y, w, h]} of its peak frame
+    start_frame INTEGER,          -- the source's frame numbers of its first and last frames above the threshold
+    end_frame INTEGER
 );
 CREATE INDEX IF NOT EXISTS events_start ON events (start);
 CREATE INDEX IF NOT EXISTS events_camera ON events (camera, start);
@@ -59,6 +61,8 @@ class Event:
     media_error: str | None = None
     last_seen: float | None = None
     why: dict[str, Any] | None = None  # what made its peak frame unusual, and where: {"reason", "box"}
+    start_frame: int | None = None  # the source's frame numbers of its first and last frames above the threshold
+    end_frame: int | None = None
 
     def to_dict(self, curve: bool = False) -> dict[str, Any]:
         data = asdict(self)
@@ -87,7 +91,8 @@ class EventStore:
         self._db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
         self._db.executescript(SCHEMA)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(events)")}
-        for column in ("media_error TEXT", "last_seen REAL", "why TEXT"):  # a database from before the column
+        for column in ("media_error TEXT", "last_seen REAL", "why TEXT", "start_frame INTEGER",
+                       "end_frame INTEGER"):  # a database from before the column
             if column.split()[0] not in columns:
                 self._db.execute(f"ALTER TABLE events ADD COLUMN {column}")
         used = [self._db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0],
@@ -151,12 +156,14 @@ class EventStore:
         return event_id
 
     def open(self, camera: str, start: float, score: float, frame: int, event_id: int | None = None,
-             why: dict[str, Any] | None = None) -> Event:
+             why: dict[str, Any] | None = None, start_frame: int | None = None) -> Event:
         with self._lock:
             event_id = self._next_id if event_id is None else event_id
             self._next_id = max(self._next_id, event_id + 1)
-            self._db.execute("INSERT OR IGNORE INTO events (id, camera, start, peak_score, peak_frame, why) "
-                             "VALUES (?, ?, ?, ?, ?, ?)", (event_id, camera, start, score, frame, _json(why)))
+            self._db.execute("INSERT OR IGNORE INTO events (id, camera, start, peak_score, peak_frame, why, "
+                             "start_frame) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             (event_id, camera, start, score, frame, _json(why), frame if start_frame is None
+                              else start_frame))
         event = self.get(event_id)
         assert event is not None
         return event
@@ -172,10 +179,11 @@ class EventStore:
             self._db.execute("UPDATE events SET peak_score = ?, peak_frame = ? WHERE id = ? AND peak_score < ?",
                              (score, frame, event_id, score))
 
-    def close_event(self, event_id: int, end: float, curve: list[tuple[float, float]] | None = None) -> None:
+    def close_event(self, event_id: int, end: float, curve: list[tuple[float, float]] | None = None,
+                    end_frame: int | None = None) -> None:
         with self._lock:
-            self._db.execute("UPDATE events SET end = ?, curve = ? WHERE id = ?",
-                             (end, json.dumps(curve or []), event_id))
+            self._db.execute("UPDATE events SET end = ?, curve = ?, end_frame = COALESCE(?, end_frame) WHERE id = ?",
+                             (end, json.dumps(curve or []), end_frame, event_id))
 
     def set_media(self, event_id: int, kind: str, name: str) -> None:
         """Record a media file (kind 'snapshot' or 'clip') that now exists under the media folder."""
@@ -264,9 +272,10 @@ def _json(value: dict[str, Any] | None) -> str | None:
 
 def _event(row: tuple) -> Event:
     (event_id, camera, start, end, peak_score, peak_frame, snapshot, clip, size, reviewed, curve, media_error,
-     last_seen, why) = row
+     last_seen, why, start_frame, end_frame) = row
     return Event(event_id, camera, start, end, peak_score, peak_frame, snapshot, clip, size, bool(reviewed),
-                 json.loads(curve) if curve else None, media_error, last_seen, json.loads(why) if why else None)
+                 json.loads(curve) if curve else None, media_error, last_seen, json.loads(why) if why else None,
+                 start_frame, end_frame)
 
 
 def _event_id(name: str) -> int | None:

@@ -2,7 +2,7 @@
 
 import sqlite3
 
-from svdgan.serve.events import EventStore
+from svdgan.serve.store import EventStore
 
 
 def _media(store, name, size):
