@@ -1,8 +1,9 @@
 """MkDocs hook: the configuration and command references, generated from the code at build time.
 
-A page that holds `<!-- reference:config -->` gets a table of every config key, its default and
+A page that holds `<!-- reference:defaults -->` gets every shared default from
+src/svdgan/defaults.py; `<!-- reference:config -->` gets a table of every config key, its default and
 the comment beside it in src/svdgan/config.py; `<!-- reference:cli -->` gets every command's
-usage and options from the argparse parsers in src/svdgan/cli.py. Neither can drift from the code.
+usage and options from the argparse parsers in src/svdgan/cli.py. None can drift from the code.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import tokenize
 from pathlib import Path
 
 from svdgan import config as config_module
+from svdgan import defaults as defaults_module
 from svdgan.cli import build_parser
 
 CONFIG_SOURCE = Path(config_module.__file__)
+DEFAULTS_SOURCE = Path(defaults_module.__file__)
 
 
 def _field_comments() -> dict[tuple[str, str], str]:
@@ -56,6 +59,23 @@ def config_reference() -> str:
     return "\n".join(out)
 
 
+def defaults_reference() -> str:
+    """Every constant in defaults.py, its value and the comment beside it (or the lines above it)."""
+    out, above = ["| name | value | meaning |", "| --- | --- | --- |"], []
+    for line in DEFAULTS_SOURCE.read_text().splitlines():
+        if line.startswith("#"):
+            above.append(line.lstrip("# ").strip())
+        elif line[:1].isupper() and "=" in line:
+            name = line.split("=")[0].strip()
+            comment = line.partition("#")[2].strip() or " ".join(above)
+            value = getattr(defaults_module, name)
+            out.append(f"| `{name}` | `{value!r}` | {comment.replace('|', chr(92) + '|')} |")
+            above = []
+        else:
+            above = []
+    return "\n".join(out)
+
+
 def cli_reference() -> str:
     os.environ["COLUMNS"] = "100"  # argparse wraps its help to the terminal: the same page everywhere
     parser = build_parser()
@@ -71,6 +91,8 @@ def cli_reference() -> str:
 def on_page_markdown(markdown: str, **_: object) -> str:
     if "<!-- reference:config -->" in markdown:
         markdown = markdown.replace("<!-- reference:config -->", config_reference())
+    if "<!-- reference:defaults -->" in markdown:
+        markdown = markdown.replace("<!-- reference:defaults -->", defaults_reference())
     if "<!-- reference:cli -->" in markdown:
         markdown = markdown.replace("<!-- reference:cli -->", cli_reference())
     return markdown

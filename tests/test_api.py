@@ -71,3 +71,19 @@ def test_help_lists_the_public_names_and_import_does_not_load_torch():
     assert out.startswith("False")  # `svdgan --help` stays quick
     listed = {line.split()[0] for line in svdgan.__doc__.splitlines()[3:] if line.startswith("    ")}
     assert listed == set(svdgan.__all__) and all(f"    {name} " in out for name in svdgan.__all__)
+
+
+def test_detector_and_event_tracker_snippet(checkpoint, synthetic_dataset):
+    video = synthetic_dataset / "testing" / "frames" / "01"
+    frames = [read_image(f) for f in image_files(video)]
+    detector = svdgan.Detector.load(checkpoint)
+    tracker = svdgan.EventTracker("door", threshold=0.5, min_frames=1)
+    ended, scores = [], []
+    for scored in detector.score_video(frames, name="door"):
+        scores.append(scored.score)
+        ended += [c.event.to_dict() for c in tracker.update(scored) if c.kind == "end"]
+    ended += [c.event.to_dict() for c in tracker.finish()]
+    np.testing.assert_allclose(scores, svdgan.load(checkpoint).score(frames), rtol=1e-5, atol=1e-6)
+    above = [t for t, s in enumerate(scores) if s > 0.5]
+    assert above and ended[0]["start_frame"] == above[0] and ended[-1]["end_frame"] == above[-1]
+    assert all(e["source"] == "door" and e["start_frame"] <= e["peak_frame"] <= e["end_frame"] for e in ended)

@@ -35,4 +35,13 @@ def test_every_page_is_in_the_navigation_and_the_readme_is_short():
     nav = (ROOT / "mkdocs.yml").read_text()
     pages = sorted(p.name for p in (ROOT / "docs").glob("*.md"))
     assert pages and all(page in nav for page in pages)
-    assert len((ROOT / "README.md").read_text().splitlines()) <= 150
+    assert len((ROOT / "README.md").read_text().splitlines()) <= 80
+
+
+def test_defaults_reference_lists_every_shared_default():
+    from svdgan import defaults
+
+    text = _hooks().defaults_reference()
+    names = [n for n in vars(defaults) if n.isupper()]
+    assert names and all(f"| `{n}` | `{getattr(defaults, n)!r}` |" in text for n in names)
+    assert "2 s at 5 frames/s" in text  # END_FRAMES's comment, written on the lines above it

@@ -1,4 +1,4 @@
-"""svdgan: SVD-GAN for real-time, unsupervised video anomaly detection.
+"""svdgan: real-time, unsupervised video anomaly detection (the memory of normal motion; the SVD-GAN as a recipe).
 
 Public API (the command line `svdgan` calls the same code):
     load        load a model file (default: the shipped UCSD Ped2 model)

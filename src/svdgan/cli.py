@@ -224,9 +224,10 @@ def _detect_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _export_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("export", help="export a model's generator to ONNX (one file, dynamic batch, checked "
-                       "against torch); a model without one, such as the shipped memory of normal motion, has "
-                       "nothing to export: its flow is OpenCV's and its memory a k-d tree search")
+    about = ("export a model's generator to ONNX (one file, dynamic batch, checked against torch); a model "
+             "without one, such as the shipped memory of normal motion, has nothing to export: its flow is "
+             "OpenCV's and its memory a k-d tree search")
+    p = sub.add_parser("export", help=about, description=about)
     p.add_argument("--checkpoint", help="trained checkpoint or scoring model (default: the shipped UCSD Ped2 model)")
     p.add_argument("--onnx", required=True, help="output .onnx file")
     p.set_defaults(func=_cmd_export)

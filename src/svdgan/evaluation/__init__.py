@@ -1,1 +1,1 @@
-"""Evaluation: metrics, the report of `svdgan evaluate`, other protocols, baselines, plots, speed."""
+"""Evaluation: metrics, the report of `svdgan evaluate`, plots, `svdgan benchmark` and `svdgan info`."""

@@ -1,1 +1,1 @@
-"""Scoring: per-frame errors of whole videos and of streams, normalisation, calibration, fusion with the memory."""
+"""Scoring: the Detector (the one per-frame path), fitting a model file, the generator's scores, fusion."""
