@@ -25,6 +25,7 @@ from svdgan.errors import UserError
 from svdgan.evaluation.report import evaluate_checkpoint
 from svdgan.live.events import EventTracker
 from svdgan.scoring.detector import Detector, ScoredFrame
+from svdgan.scoring.fit import learn_frames, learn_source
 from svdgan.scoring.normalise import NORMALIZATIONS, normalize, require_stats
 from svdgan.sources.open import open_source
 from svdgan.sources.video import Source
@@ -38,8 +39,12 @@ class Model:
         self.detector = Detector.load(path, mode, precision)
         self.path, self.config = self.detector.path, self.detector.config
         self.stats: dict[str, float] | None = self.detector.stats
-        self.memory = self.detector.memory  # of normal motion
         self.generator = getattr(self.detector.scorer, "generator", None)  # None: the recipe has none
+
+    @property
+    def memory(self) -> Any:
+        """The memory of normal motion (a MotionMemory), with what it was taught; None: the model has none."""
+        return self.detector.memory
 
     def __repr__(self) -> str:
         return f"svdgan.Model({str(self.path)!r}: {self.detector.describe()})"
@@ -69,21 +74,47 @@ class Model:
         return normalize(np.array([r.raw for r in results]), normalize_with)
 
     def stream(self, source: str | Source, threshold: float = THRESHOLD, min_frames: int = MIN_FRAMES,
-               max_frames: int | None = None, end_frames: int = END_FRAMES) -> Iterator[ScoredFrame]:
+               max_frames: int | None = None, end_frames: int = END_FRAMES, learn: str | int | None = None
+               ) -> Iterator[ScoredFrame]:
         """Score a video file, frame folder, camera index ('0') or URL frame by frame as it is read;
-        each result's `anomalous` says whether an event (as `svdgan detect` raises it) is open."""
+        each result's `anomalous` says whether an event (as `svdgan detect` raises it) is open.
+        `learn`: the source's first frames (300) or seconds ('90s', '2m') are learnt as its normal
+        first and not scored (`svdgan detect --learn`), for a camera the model was not fitted on."""
+        if learn is not None:
+            learn_frames(learn, 1.0)  # a bad value is refused before the source opens
         source = open_source(source) if isinstance(source, str) else source
-        stream = self.detector.open(source.name)
+        stream = self.detector.open(source.name, normalised=learn is None)
         tracker = EventTracker(source.name, threshold, min_frames, end_frames)
+        gathered: list[np.ndarray] | None = [] if learn is not None else None
         try:
             for count, frame in enumerate(source.frames()):
                 if max_frames is not None and count >= max_frames:
                     return
+                if gathered is not None:
+                    gathered.append(frame.image)
+                    if len(gathered) >= learn_frames(learn, source.fps):
+                        learn_source(self.detector, stream, gathered)
+                        gathered = None
+                    continue
                 result = self.detector.score([(stream, frame)])[0]
                 tracker.update(result)
                 yield result
         finally:
             self.detector.close(stream)
+
+    def learn(self, frames: np.ndarray | Sequence[np.ndarray]) -> None:
+        """These consecutive frames of this camera are normal (a false alarm's, say): the memory holds
+        their motion from the next frame scored on, so the same footage scores as normal. `undo()` takes
+        the last teaching back; `save(path)` keeps it (the same as `svdgan teach`)."""
+        self.detector.teach(self._as_rgb(frames))
+
+    def undo(self) -> None:
+        """Take back the last `learn`."""
+        self.detector.undo()
+
+    def save(self, path: str | Path) -> Path:
+        """The model file with what it was taught, written atomically; returns its path."""
+        return self.detector.save(path)
 
 
 def load(path: str | Path | None = None, mode: str = MODE, precision: str = PRECISION) -> Model:

@@ -55,6 +55,14 @@ def _cmd_calibrate(args: argparse.Namespace) -> None:
     print(f"scoring model written to {args.out}")
 
 
+def _cmd_teach(args: argparse.Namespace) -> None:
+    from svdgan.scoring.fit import teach
+
+    size = teach(args.checkpoint, args.normal, args.out, args.undo)
+    print(f"{args.out}: {size['teachings']} teaching(s), {size['taught_frames']} taught frames beside "
+          f"{size['normal_frames'] - size['taught_frames']} fitted normal frames")
+
+
 def _cmd_detect(args: argparse.Namespace) -> None:
     from svdgan.live.detect import DetectOptions, detect, format_summary
     from svdgan.scoring.detector import Detector
@@ -68,7 +76,7 @@ def _cmd_detect(args: argparse.Namespace) -> None:
         raise UserError("--onnx is the model of --backend onnxruntime")
     detector = Detector.load(args.checkpoint, args.mode, args.precision, scorer=scorer)
     options = DetectOptions(args.threshold, args.min_frames, args.end_frames, args.events, args.scores, args.output,
-                            args.max_frames, args.threads)
+                            args.max_frames, args.threads, args.learn)
     summary = detect(args.sources, detector, options)
     print(format_summary(summary), file=sys.stderr)
 
@@ -200,6 +208,20 @@ def _calibrate_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_calibrate)
 
 
+def _teach_parser(sub: argparse._SubParsersAction) -> None:
+    about = ("teach a model that footage of its camera is normal (a false alarm's clip): its memory of normal "
+             "motion also holds the clip's motion, so the same footage no longer raises an event; --undo takes "
+             "the last teaching back. Taught frames are capped at memory.max_taught, the oldest teaching "
+             "leaving first")
+    p = sub.add_parser("teach", help=about, description=about)
+    p.add_argument("checkpoint", help="model file to teach (from svdgan train, calibrate or teach)")
+    p.add_argument("--normal", nargs="+", default=[], metavar="CLIP",
+                   help="normal footage of this camera: video files or frame folders")
+    p.add_argument("--undo", action="store_true", help="first take back the model's last teaching")
+    p.add_argument("--out", required=True, help="the taught model file (may be CHECKPOINT itself: written atomically)")
+    p.set_defaults(func=_cmd_teach)
+
+
 def _detect_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("detect", help="score live sources frame by frame and raise events")
     p.add_argument("sources", nargs="+", metavar="SOURCE",
@@ -216,6 +238,9 @@ def _detect_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", help="annotated video (.mp4 or .avi); one per source, numbered, if several")
     p.add_argument("--max-frames", type=int, help="stop after this many frames in all")
     p.add_argument("--threads", type=int, default=0, help="torch and OpenCV threads (0: their defaults)")
+    p.add_argument("--learn", metavar="N|90s|2m",
+                   help="learn each source's normal from its first N frames (or seconds, minutes) before scoring "
+                   "the rest: a camera the model was not fitted on")
     _generator_args(p)
     p.add_argument("--backend", default="torch", choices=["torch", "onnxruntime"],
                    help="the generator's runtime (only for a model with a generator)")
@@ -301,8 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="svdgan", description="SVD-GAN video anomaly detection: "
                                      "learn normal footage, score every frame.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add_command in (_synth_parser, _train_parser, _evaluate_parser, _calibrate_parser, _detect_parser,
-                        _export_parser, _benchmark_parser, _metrics_parser, _info_parser, _serve_parser, _demo_parser):
+    for add_command in (_synth_parser, _train_parser, _evaluate_parser, _calibrate_parser, _teach_parser,
+                        _detect_parser, _export_parser, _benchmark_parser, _metrics_parser, _info_parser,
+                        _serve_parser, _demo_parser):
         add_command(sub)
     return parser
 

@@ -81,6 +81,7 @@ class MemoryConfig:
     cell: int = 32  # px per side of the cells whose motion is remembered and compared
     every: int = 2  # every n-th normal frame goes into the memory
     max_frames: int = 4000  # at most this many normal frames, evenly spread over the footage
+    max_taught: int = 2000  # at most this many frames taught as normal after fitting; the oldest teaching leaves first
     weight: float = 1.0  # the motion score's weight in the sum (both in standard deviations of normal scores)
     motion: bool = True  # the cells' motion counts (false: an ablation, the other parts alone)
     look: bool = False  # the looks of the cells that move count too (memory/look.py)
@@ -137,7 +138,8 @@ class Config:
             (self.score.smooth >= 1, "score.smooth must be at least 1"),
             (16 <= self.memory.height <= 2160, "memory.height must be between 16 and 2160"),
             (2 <= self.memory.cell <= self.memory.height, "memory.cell must be between 2 and memory.height"),
-            (self.memory.every >= 1 and self.memory.max_frames >= 1, "memory.every and max_frames must be >= 1"),
+            (self.memory.every >= 1 and self.memory.max_frames >= 1 and self.memory.max_taught >= 1,
+             "memory.every, max_frames and max_taught must be >= 1"),
             (self.memory.weight >= 0, "memory.weight must be non-negative"),
             (set(self.memory.objects) <= {"place", "size", "motion", "look", "error"} and len(
                 set(self.memory.objects)) == len(self.memory.objects),

@@ -132,3 +132,25 @@ def test_with_native_bf16_every_path_picks_it_alike(model, synthetic_dataset, tm
                         "--scores", tmp_path / "s.csv"], capsys)
     assert code == 0 and "precision auto -> bf16" in err
     np.testing.assert_allclose(scores_of(tmp_path / "s.csv"), offline, rtol=1e-6, atol=1e-6)
+
+
+def test_learn_first_scores_footage_of_another_view(synthetic_dataset, tmp_path, capsys):
+    """The shipped Ped2 model on a camera of another aspect: refused with what to do, then learnt."""
+    import svdgan
+
+    folder = synthetic_dataset / "testing" / "frames" / "01"
+    code, _, err = run(["detect", folder], capsys)
+    assert code == 2 and err.count("\n") == 1 and "--learn 2m" in err  # says what to do, in one line
+    scores = tmp_path / "s.csv"
+    code, _, err = run(["detect", folder, "--learn", 10, "--scores", scores, "--events", tmp_path / "e.jsonl"],
+                       capsys)
+    assert code == 0 and "learnt its normal from its first 10 frames" in err
+    with open(scores) as f:
+        live = [(int(r["frame"]), float(r["score"])) for r in csv.DictReader(f)]
+    assert live[0][0] == 10 and all(np.isfinite(s) for _, s in live)
+    streamed = [(r.frame, r.score) for r in svdgan.load().stream(str(folder), learn=10)]
+    np.testing.assert_allclose(np.array(streamed), np.array(live), rtol=1e-5, atol=1e-6)  # one implementation
+    code, _, err = run(["detect", folder, "--learn", "2m"], capsys)
+    assert code == 2 and "no frame rate" in err
+    code, _, err = run(["detect", folder, "--learn", "soon"], capsys)
+    assert code == 2 and "give frames" in err

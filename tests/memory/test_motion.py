@@ -86,7 +86,7 @@ def test_a_stream_gives_the_video_scores_and_another_aspect_is_refused():
     stream = memory.stream(smooth=1)
     stream.set_ignore(keep)
     assert max(stream.push(np.repeat(f[:, :, None], 3, 2)) for f in video) < 0.1
-    with pytest.raises(UserError, match="calibrate"):
+    with pytest.raises(UserError, match="svdgan train"):
         memory.distances(video_motion([to_grey(np.zeros((48, 128), np.uint8), 48)] * 2, 8)[0])
 
 
@@ -205,7 +205,7 @@ def test_another_view_is_scored_without_the_memory_by_evaluate_and_detect_alike(
     (wide / "gt.m").write_text("TestVideoFile{end+1}.gt_frame = [2:5];\n")
     code, _, err = run(["evaluate", "--checkpoint", out / "checkpoint.pt", "--data", wide, "--out",
                         tmp_path / "report", "--normalize", "train", "--quiet"], capsys)
-    assert code == 0 and "scored by the generator alone" in err and "calibrate" in err  # one rule everywhere
+    assert code == 0 and "scored by the generator alone" in err and "--learn 2m" in err  # one rule everywhere
     assert (tmp_path / "report" / "metrics.json").exists()
     video = tmp_path / "wide.avi"
     write_video(video, random_frames(6, 16, 64))
@@ -237,12 +237,12 @@ def test_a_model_scored_by_its_memory_alone_never_runs_the_generator(synthetic_d
     payload = torch.load(alone, weights_only=True)
     assert payload["score_stats"]["generator"] is False and set(payload["motion"]["stats"]) == {"motion"}
     assert detect_scores_as_evaluate(alone, synthetic_dataset, tmp_path, capsys)["micro_auc"] > 0.5
-    # with the memory alone, a view it does not fit cannot be scored: one line, exit 2
+    # with the memory alone, a view it does not fit cannot be scored until learnt: one line that says how, exit 2
     video = tmp_path / "wide.avi"
     write_video(video, random_frames(6, 16, 64))
     code, _, err = run(["detect", video, "--checkpoint", alone], capsys)
     errors = [line for line in err.splitlines() if "error" in line]
-    assert code == 2 and len(errors) == 1 and "memory alone" in errors[0] and errors[0] == err.strip().splitlines()[-1]
+    assert code == 2 and len(errors) == 1 and "--learn" in errors[0] and errors[0] == err.strip().splitlines()[-1]
 
 
 def test_training_a_recipe_that_scores_with_the_memory_alone_trains_no_generator(synthetic_dataset, tmp_path,

@@ -3,7 +3,9 @@
 One reader thread per source decodes frames (`sources.reader`); the main loop takes the newest
 frame of every source that has one and scores them in one batch through the Detector. Each
 source's EventTracker turns its scores into events, written one JSON line each when they end;
-`--scores` keeps every frame's score, `--output` the annotated video.
+`--scores` keeps every frame's score, `--output` the annotated video. With `--learn`, each source's
+first frames are its normal footage: fitted as its own memory (`scoring.fit.learn_source`), then
+the rest is scored.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from svdgan.errors import UserError
 from svdgan.live.events import EventTracker
 from svdgan.live.overlay import AnnotatedVideo
 from svdgan.scoring.detector import Detector, ScoredFrame
+from svdgan.scoring.fit import learn_frames, learn_source
 from svdgan.sources.open import open_source
 from svdgan.sources.reader import SourceReader, next_frames
 from svdgan.sources.video import Source
@@ -43,6 +46,7 @@ class DetectOptions:
     output: str | Path | None = None  # annotated video (one per source: name_k.ext)
     max_frames: int | None = None  # stop after this many frames in all
     threads: int = 0  # torch and OpenCV threads; 0: their defaults
+    learn: str | None = None  # each source's first frames ("300") or seconds ("90s", "2m") learnt as its normal
 
 
 def detect(specs: list[str], detector: Detector, options: DetectOptions | None = None) -> dict[str, Any]:
@@ -55,8 +59,10 @@ def detect(specs: list[str], detector: Detector, options: DetectOptions | None =
     if options.threads:
         torch.set_num_threads(options.threads)
         cv2.setNumThreads(options.threads)
+    if options.learn is not None:
+        learn_frames(options.learn, 1.0)  # a bad value is refused before any source opens
     sources = [open_source(spec) for spec in specs]
-    streams = [detector.open(source.name) for source in sources]
+    streams = [detector.open(source.name, normalised=options.learn is None) for source in sources]
     trackers = [EventTracker(s.name, options.threshold, options.min_frames, options.end_frames) for s in sources]
     return _run(sources, detector, streams, trackers, options)
 
@@ -68,6 +74,7 @@ class _Tally:
     frames: list[int]
     events: list[int]
     latencies: list[float] = field(default_factory=list)
+    learning: dict[int, list[Any]] = field(default_factory=dict)  # source -> its frames gathered to learn from
 
 
 def _run(sources: list[Source], detector: Detector, streams: list[int], trackers: list[EventTracker],
@@ -77,6 +84,8 @@ def _run(sources: list[Source], detector: Detector, streams: list[int], trackers
     start = time.perf_counter()
     interrupted = False
     n = len(sources)
+    if options.learn is not None:
+        tally.learning = {i: [] for i in range(n)}
     with ExitStack() as stack:
         events: IO[str] = stack.enter_context(_partial(options.events_path)) if options.events_path else sys.stdout
         scores = [csv.writer(stack.enter_context(_partial(_numbered(Path(options.scores_path), k, n))))
@@ -92,6 +101,10 @@ def _run(sources: list[Source], detector: Detector, streams: list[int], trackers
                 if detector.note:  # said with the first frame: bad input before it gets its error line alone
                     print(detector.note, file=sys.stderr)
                     detector.note = None
+                batch = [item for item in batch if not _learnt(item[0], item[1], sources, detector, streams, tally,
+                                                               options)]
+                if not batch:
+                    continue
                 scored = detector.score([(streams[i], frame) for i, frame, _ in batch])
                 done = time.perf_counter()
                 for (i, _, arrived), result in zip(batch, scored):
@@ -111,12 +124,34 @@ def _run(sources: list[Source], detector: Detector, streams: list[int], trackers
         finally:
             for reader in readers:
                 reader.stop.set()
+            for reader in readers:  # a reader still decoding when the process exits would abort it
+                reader.join(timeout=5)
         for i, tracker in enumerate(trackers):  # what was open when its source ended (or the run stopped)
             for change in tracker.finish():
                 _write_event(events, change.event.to_dict(), tally, i)
         events.flush()
+        for i in list(tally.learning):  # a source that ended before its normal was gathered
+            print(f"svdgan: {sources[i].name}: ended after {len(tally.learning[i])} frames, before "
+                  f"--learn {options.learn} was gathered: nothing scored", file=sys.stderr)
         _refuse_if_nothing_scored(readers, tally)
     return _summary(sources, readers, tally, options, time.perf_counter() - start, interrupted)
+
+
+def _learnt(i: int, frame: Any, sources: list[Source], detector: Detector, streams: list[int], tally: _Tally,
+            options: DetectOptions) -> bool:
+    """Whether source i's frame went to learning its normal (and, with the last one needed, fit it)."""
+    gathered = tally.learning.get(i)
+    if gathered is None:
+        return False
+    gathered.append(frame.image)
+    needed = learn_frames(options.learn, sources[i].fps)
+    if len(gathered) >= needed:
+        started = time.perf_counter()
+        learn_source(detector, streams[i], gathered)
+        print(f"svdgan: {sources[i].name}: learnt its normal from its first {len(gathered)} frames "
+              f"({time.perf_counter() - started:.1f} s to fit); scoring from frame {frame.index + 1}", file=sys.stderr)
+        del tally.learning[i]
+    return True
 
 
 def _write_event(stream: IO[str], record: dict[str, Any], tally: _Tally, source: int) -> None:

@@ -47,8 +47,10 @@ class MotionMemory:
 
     def __init__(self, bank: torch.Tensor, config: MemoryConfig, frame_size: tuple[int, int],
                  stats: dict[str, dict[str, float]] | None = None, objects: ObjectPart | None = None,
-                 look: LookMemory | None = None):
+                 look: LookMemory | None = None, taught: list[torch.Tensor] | None = None):
         self.bank = bank.float()  # (M, D, gh, gw)
+        # footage an operator marked normal after fitting, one (K, D, gh, gw) tensor a teaching, oldest first
+        self.taught = [t.float() for t in taught or []]
         self.config = config
         self.frame_size = tuple(frame_size)  # (h, w) of the grey frames it was fitted on
         # {"generator": {mean, std}, "motion": {mean, std}, "generator_scores", and per part with more than
@@ -61,7 +63,8 @@ class MotionMemory:
 
     def _build(self) -> list[NearestTree]:
         if self._trees is None:
-            self._trees = [NearestTree(points, unique=True) for points in _with_neighbours(self.bank).numpy()]
+            cells = torch.cat([self.bank, *self.taught]) if self.taught else self.bank
+            self._trees = [NearestTree(points, unique=True) for points in _with_neighbours(cells).numpy()]
         return self._trees
 
     def _nearest(self, queries: np.ndarray) -> np.ndarray:
@@ -90,7 +93,10 @@ class MotionMemory:
         searched against (each place's distinct normal cells and its neighbours'), and their bytes."""
         searched = sum(len(tree.points) for tree in self._build())
         frames, features, gh, gw = self.bank.shape
-        return {"normal_frames": frames, "cells": frames * gh * gw, "features": features,
+        taught = sum(len(t) for t in self.taught)
+        frames += taught
+        return {"normal_frames": frames, "taught_frames": taught, "teachings": len(self.taught),
+                "cells": frames * gh * gw, "features": features,
                 "stored_bytes": frames * features * gh * gw * 2,  # float16 in the model file
                 "searched_vectors": searched, "searched_bytes": searched * features * 8,  # float64 k-d trees
                 **({"looks": len(self.look.looks)} if self.look is not None else {}),
@@ -105,7 +111,8 @@ class MotionMemory:
     def generator_stats(self) -> dict[str, Any]:
         """Normal-score statistics of the generator alone, for footage the memory does not fit."""
         if "generator_scores" not in self.stats:
-            raise UserError("the motion memory does not fit this footage: run `svdgan calibrate` on its normal footage")
+            raise UserError("the motion memory does not fit this footage: fit one on its normal footage "
+                            "(`svdgan train`)")
         return self.stats["generator_scores"]
 
     def distances(self, cells: torch.Tensor, keep: torch.Tensor | None = None) -> np.ndarray:
@@ -118,7 +125,7 @@ class MotionMemory:
         if tuple(cells.shape[-2:]) != self.grid:
             h, w = self.frame_size
             raise UserError(f"the motion memory was fitted on frames of aspect {w}x{h}, these give another "
-                            "grid: run `svdgan calibrate` on this camera's normal footage")
+                            "grid: fit one on this camera's normal footage (`svdgan train`)")
         n, d, gh, gw = cells.shape
         nearest = self._nearest(cells.float().permute(2, 3, 0, 1).reshape(gh * gw, n, d).numpy())  # (G, N)
         if keep is not None:
@@ -149,8 +156,40 @@ class MotionMemory:
     def stream(self, smooth: int) -> MotionStream:
         return MotionStream(self, smooth)
 
+    # --- teaching: footage an operator says is normal ------------------------------------------
+
+    def frame_cells(self, images: list[np.ndarray]) -> torch.Tensor:
+        """Consecutive RGB frames of this camera -> their cells (N, D, gh, gw), as the live path computes them."""
+        if len(images) < 2:
+            raise UserError("teaching needs at least 2 consecutive frames (motion is between frames)")
+        if not self.fits(images[0].shape):
+            h, w = self.frame_size
+            raise UserError(f"the motion memory was fitted on frames of aspect {w}x{h}, these are "
+                            f"{images[0].shape[1]}x{images[0].shape[0]}: fit a memory on this camera (`svdgan train`)")
+        greys = np.stack([to_grey(image, self.config.height) for image in images])
+        return video_motion(greys, self.config.cell)[0]
+
+    def taught_with(self, cells: torch.Tensor) -> MotionMemory:
+        """A new memory that also holds `cells` as normal; this one is unchanged (the version before).
+        Taught frames are capped at `memory.max_taught`: the oldest teachings leave first, and the
+        fitted footage never does."""
+        taught = [*self.taught, cells.half().float()]  # as the model file stores it: taught live = reloaded
+        while len(taught) > 1 and sum(len(t) for t in taught) > self.config.max_taught:
+            taught.pop(0)
+        if sum(len(t) for t in taught) > self.config.max_taught:  # one teaching longer than the cap: its newest
+            taught = [taught[0][-self.config.max_taught:]]
+        return MotionMemory(self.bank, self.config, self.frame_size, self.stats, self.objects, self.look, taught)
+
+    def without_last_teaching(self) -> MotionMemory:
+        """The memory before its last teaching (undo)."""
+        if not self.taught:
+            raise UserError("nothing was taught to this memory: there is nothing to undo")
+        return MotionMemory(self.bank, self.config, self.frame_size, self.stats, self.objects, self.look,
+                            self.taught[:-1])
+
     def to_payload(self) -> dict[str, Any]:
-        payload = {"bank": self.bank.half(), "frame_size": list(self.frame_size), "stats": self.stats,
+        payload = {"bank": self.bank.half(), "taught": [t.half() for t in self.taught],
+                   "frame_size": list(self.frame_size), "stats": self.stats,
                    "config": {"height": self.config.height, "cell": self.config.cell, "weight": self.config.weight,
                               "motion": self.config.motion}}
         if self.objects is not None:
@@ -165,7 +204,7 @@ class MotionMemory:
             return None
         try:
             saved = MemoryConfig(enabled=True, **payload["config"])
-            saved.every, saved.max_frames = config.every, config.max_frames
+            saved.every, saved.max_frames, saved.max_taught = config.every, config.max_frames, config.max_taught
             objects = payload.get("objects")
             if objects is not None:
                 objects = ObjectPart.from_payload(objects)
@@ -174,10 +213,12 @@ class MotionMemory:
             if look is not None:
                 look = LookMemory.from_payload(look)
             saved.look = look is not None
-            memory = cls(payload["bank"], saved, payload["frame_size"], payload["stats"], objects, look)
+            memory = cls(payload["bank"], saved, payload["frame_size"], payload["stats"], objects, look,
+                         payload.get("taught"))
         except (KeyError, TypeError, RuntimeError) as exc:
             raise UserError(f"the checkpoint's motion memory is malformed: {exc}") from None
-        if memory.bank.ndim != 4 or memory.bank.shape[1] != N_FEATURES:
+        if memory.bank.ndim != 4 or memory.bank.shape[1] != N_FEATURES or any(
+                t.shape[1:] != memory.bank.shape[1:] for t in memory.taught):
             raise UserError("the checkpoint's motion memory is malformed: bad bank shape")
         return memory
 

@@ -30,7 +30,7 @@ from svdgan.defaults import MODE, PRECISION
 from svdgan.errors import UserError
 from svdgan.memory.bank import MotionMemory, MotionStream
 from svdgan.memory.explain import Why
-from svdgan.model.checkpoint import default_checkpoint, generator_from, load_checkpoint
+from svdgan.model.checkpoint import default_checkpoint, generator_from, load_checkpoint, save_checkpoint
 from svdgan.scoring.fusion import scoring_for_view
 from svdgan.scoring.normalise import normalize, require_stats, stats_match
 from svdgan.scoring.stream import MODES, BatchScores, StreamScorer
@@ -197,6 +197,47 @@ class Detector:
         """A source's statistics and memory replaced (refitted on its own footage), from its next frame."""
         source = self.sources[stream]
         self.sources[stream] = _Source(source.name, stats, memory, source.keep)
+
+    # --- teaching --------------------------------------------------------------------------------
+
+    def teach(self, images: Sequence[np.ndarray], stream: int | None = None) -> None:
+        """These consecutive RGB frames are normal: the memory also holds their motion from the next frame
+        on. `stream` None: the model's memory (and every source scoring with it); a stream id: that
+        source's memory alone (a camera fitted on its own footage). `undo` takes it back."""
+        memory = self._memory_of(stream)
+        self._set_memory(memory.taught_with(memory.frame_cells(list(images))), stream)
+
+    def undo(self, stream: int | None = None) -> None:
+        """Take back the last teaching of the model's memory, or of one source's."""
+        self._set_memory(self._memory_of(stream).without_last_teaching(), stream)
+
+    def memory_of(self, stream: int | None = None) -> MotionMemory | None:
+        """The memory a source scores with (None: the model's), taught or not."""
+        return self.memory if stream is None else self.sources[stream].memory
+
+    def _memory_of(self, stream: int | None) -> MotionMemory:
+        memory = self.memory_of(stream)
+        if memory is None:
+            raise UserError(f"{self.path} has no memory of normal motion to teach: fit one (`svdgan train`)")
+        return memory
+
+    def _set_memory(self, memory: MotionMemory, stream: int | None) -> None:
+        if stream is None:
+            old, self.memory = self.memory, memory
+            self.payload["motion"] = memory.to_payload()
+            sources = [s for s in self.sources.values() if s.memory is old]
+        else:
+            sources = [self.sources[stream]]
+        for source in sources:
+            source.memory = memory
+            if source.motion is not None:
+                source.motion.memory = memory  # its previous frame and recent scores carry on
+
+    def save(self, path: str | Path) -> Path:
+        """The model file as it is now (with what it was taught), written atomically."""
+        path = Path(path)
+        save_checkpoint(path, self.payload)
+        return path
 
     # --- scoring ---------------------------------------------------------------------------------
 

@@ -7,6 +7,9 @@ train      the recipe's memory of normal motion fitted on the normal videos, and
 calibrate  an existing model's memory and statistics refitted on other normal footage (a new
            camera, other score options), its trained generators kept; and the same on frames in
            memory (a synthetic camera's own normal clips).
+teach      clips an operator says are normal added to a model's memory (or the last teaching undone),
+           written as a new model file: what `svdgan teach` and `Model.learn` do.
+learn      a source's own normal learnt from its first frames, before it is scored (`detect --learn`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from svdgan.model.checkpoint import generator_from, load_checkpoint, save_checkp
 from svdgan.model.generator import Generator
 from svdgan.scoring.detector import Detector
 from svdgan.scoring.fusion import calibrate_scores
+from svdgan.sources.video import open_file
 from svdgan.training.distributed import is_main_process
 from svdgan.training.loop import train_generator
 from svdgan.training.objects import OBJECTS_CHECKPOINT, object_generator_fit
@@ -138,3 +142,49 @@ def refit(detector: Detector, clips: list[list[np.ndarray]]) -> Fitted:
         generator = getattr(detector.scorer, "generator", None) or generator_from(detector.payload, detector.config,
                                                                                  detector.path)
     return fit_frames(detector.config, clips, generator, keep_generator(detector.memory))
+
+
+def teach(checkpoint: str | Path | None, clips: list[str | Path], out: str | Path, undo: bool = False
+          ) -> dict[str, int]:
+    """A model file whose memory also holds each clip (a video file or frame folder of normal footage
+    of its camera), or with `undo` its last teaching taken back first; written to `out` atomically.
+    Returns the memory's size (its taught frames and teachings among it)."""
+    if not clips and not undo:
+        raise UserError("nothing to teach: give --normal CLIP (a video file or frame folder) or --undo")
+    detector = Detector.load(checkpoint)
+    if undo:
+        detector.undo()
+    for clip in clips:
+        images = [frame.image for frame in open_file(Path(clip)).frames()]
+        detector.teach(images)
+    detector.save(out)
+    assert detector.memory is not None  # teach and undo refuse a model without one
+    return detector.memory.size()
+
+
+def learn_frames(spec: str | int, fps: float | None) -> int:
+    """How many frames `--learn SPEC` means: "300" frames, or a duration ("90s", "2m") at the source's
+    frame rate."""
+    text = str(spec).strip().lower()
+    units = {"s": 1.0, "m": 60.0}
+    try:
+        if text[-1:] in units:
+            seconds = float(text[:-1]) * units[text[-1]]
+            if not fps:
+                raise UserError(f"--learn {spec}: this source has no frame rate (a frame folder): give a number "
+                                "of frames instead, e.g. --learn 300")
+            frames = round(seconds * fps)
+        else:
+            frames = int(text)
+    except ValueError:
+        raise UserError(f"--learn {spec}: give frames (300) or a duration (90s, 2m)") from None
+    if frames < 8:
+        raise UserError(f"--learn {spec}: learning needs at least 8 frames of normal footage")
+    return frames
+
+
+def learn_source(detector: Detector, stream: int, images: list[np.ndarray]) -> None:
+    """A source's first frames, normal footage of its own camera, fitted as its memory and statistics
+    (the model's generators kept); the source is scored with them from its next frame."""
+    stats, memory = refit(detector, [images])
+    detector.replace(stream, stats, memory)

@@ -67,10 +67,12 @@ def scoring_for_view(memory: MotionMemory | None, stats: dict[str, Any], shape: 
         return memory, stats
     h, w = memory.frame_size
     if "generator" not in memory.stats:
-        raise UserError(f"{name}: its frames have another aspect than the motion memory's ({w}x{h}) and the model "
-                        "scores with the memory alone: run `svdgan calibrate` on this camera's normal footage")
+        raise UserError(f"{name}: its frames ({shape[1]}x{shape[0]}) have another aspect than the model's memory of "
+                        f"normal motion ({w}x{h}): learn this camera first, from the start of the source "
+                        "(`svdgan detect SOURCE --learn 2m`, in Python `stream(source, learn='2m')`) or from its "
+                        "normal footage (`svdgan train --data NORMAL --out RUN`)")
     print(f"svdgan: {name}: its frames have another aspect than the motion memory's ({w}x{h}): scored by "
-          "the generator alone; `svdgan calibrate` on this camera's normal footage fits a memory for it",
+          "the generator alone; `--learn 2m` or `svdgan train` on this camera's normal footage fits a memory for it",
           file=sys.stderr)
     return None, memory.generator_stats
 

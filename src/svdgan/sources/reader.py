@@ -51,7 +51,12 @@ class SourceReader(threading.Thread):
                     break
         except UserError as exc:
             self.error = str(exc)
-        self.queue.put(_END)
+        while not self.stop.is_set():  # once stopped, nobody reads the end: do not wait on a full queue
+            try:
+                self.queue.put(_END, timeout=0.1)
+                break
+            except queue.Full:
+                continue
 
 
 def next_frames(readers: list[SourceReader]) -> Iterator[list[tuple[int, Frame, float]]]:
