@@ -3,7 +3,7 @@
     python -m benchmarks.events [--cameras 8] [--clips 18] [--checkpoint F ...] [--recipe configs/objects.yaml ...]
                                 [--end-frames N ...] [--json benchmarks/results/events.json]
 
-Each synthetic camera (`synthetic:SEED`, as `svdgan serve` opens it) is fitted on its own normal
+Each synthetic camera (`synthetic:SEED`, as `svdgan serve` opens it with a model) is fitted on its own normal
 clips as serve fits it, and its live stream is replayed, frame by frame and with no frame dropped,
 through the Detector serve scores with; its events are the EventTracker's that serve and detect
 raise, at their default threshold, `min_frames` and `end_frames`. Reported per model: event
@@ -22,6 +22,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from benchmarks.events_real import match, overlaps, runs
 from svdgan.config import load_config
 from svdgan.defaults import END_FRAMES, MIN_FRAMES, THRESHOLD
 from svdgan.errors import UserError
@@ -34,32 +35,6 @@ from svdgan.sources.video import Frame
 from svdgan.utils.files import write_results
 from svdgan.utils.hardware import describe, hardware
 
-Span = tuple[int, int]  # first and last frame, inclusive
-
-
-def runs(flags: list[bool]) -> list[Span]:
-    """The runs of True in `flags` (the frames a labelled anomaly shows in)."""
-    spans, start = [], None
-    for i, flag in enumerate([*flags, False]):
-        if flag and start is None:
-            start = i
-        elif not flag and start is not None:
-            spans.append((start, i - 1))
-            start = None
-    return spans
-
-
-def overlaps(a: Span, b: Span) -> bool:
-    return a[0] <= b[1] and b[0] <= a[1]
-
-
-def match(events: list[Span], anomalies: list[Span]) -> dict[str, int]:
-    """Events that overlap an anomaly (true), those that do not (false alarms), anomalies with an event."""
-    true = sum(any(overlaps(e, a) for a in anomalies) for e in events)
-    found = sum(any(overlaps(e, a) for e in events) for a in anomalies)
-    return {"events": len(events), "true_events": true, "false_alarms": len(events) - true,
-            "anomalies": len(anomalies), "found": found}
-
 
 def replay(detector: Detector, seed: int, clips: int, threshold: float = THRESHOLD, min_frames: int = MIN_FRAMES,
            calibration_clips: int = CALIBRATION_CLIPS, end_frames: int = END_FRAMES,
@@ -69,7 +44,7 @@ def replay(detector: Detector, seed: int, clips: int, threshold: float = THRESHO
     stats, memory = refit(detector, source.normal_clips(calibration_clips))
     stream = detector.open(source.name, stats=stats, memory=memory)
     tracker = EventTracker(source.name, threshold, min_frames, end_frames)
-    events: list[Span] = []
+    events: list[tuple[int, int]] = []
     shows: list[bool] = []
     reasons: dict[int, str | None] = {}
     entered: list[tuple[int, str]] = []  # (first frame of the clip it entered in, kind)

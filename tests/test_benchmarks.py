@@ -387,3 +387,20 @@ def test_the_object_claim_compares_the_object_generators_rows_by_their_svd_arm()
     assert "contains zero" in claim["micro_auc_train"]["verdict"]
     table = object_claim_table({"rows": rows, "object_claim": claim})
     assert "2 seeds without its SVD loss, 2 with" in table and "-0.0050" in table and "10 min" in table
+
+
+def test_alarms_on_a_dataset_before_and_after_feedback(synthetic_dataset, tmp_path):
+    from benchmarks.events_real import Replayed, format_results, measures, run
+
+    results = run(synthetic_dataset, heldout=True, fps=5.0, progress=False)
+    for name in ("before", "after"):
+        m = results[name]
+        assert set(m) >= {"event_precision", "event_recall", "false_alarms_per_hour", "mean_delay_s", "normal_hours"}
+        assert m["videos"] == results["before"]["videos"]  # the same footage before and after
+    assert results["before"]["normal_frames"] > 0 and "before" in format_results(results)
+    labels = np.zeros(50, bool)
+    labels[20:30] = True  # one labelled interval
+    one = Replayed("v", [((22, 26), 24), ((40, 44), 42)], labels)  # caught 4 frames in; one false alarm
+    m = measures([one], fps=10.0)
+    assert (m["event_precision"], m["event_recall"], m["false_alarms"]) == (0.5, 1.0, 1)
+    assert m["mean_delay_s"] == 0.4 and m["false_alarms_per_hour"] == 1 / (40 / 10 / 3600)

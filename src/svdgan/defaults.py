@@ -12,3 +12,4 @@ NORMALIZE = "train"  # scores in units of the normal footage's (causal, valid li
 PRECISION = "auto"  # a generator's arithmetic: bfloat16 where the processor runs it natively, else fp32
 MODE = "exact"  # a generator's streaming: exact (= its last T frames) or fast (its state carried)
 MAX_EVENT_SECONDS = 300.0  # serve: a longer event is closed and the next one opened (each with its clip)
+LEARN = "10m"  # serve: a camera with no model learns its normal from this much of its own footage first

@@ -22,6 +22,7 @@ from svdgan.serve.engine import Engine
 from svdgan.serve.store import EventStore
 from svdgan.sources.video import Frame, Source
 
+from .test_feedback import memory_model  # noqa: F401 (a fixture)
 from .test_serve import SIZE, camera_model  # noqa: F401 (a fixture)
 
 # The README's screenshots: SVDGAN_SCREENSHOTS=docs pytest tests/test_serve_live.py -k chromium
@@ -43,15 +44,22 @@ class LiveScene(Source):
     def __init__(self, name: str):
         self.name, self._inject, self.stopped = name, 0, threading.Event()
         self.rng = np.random.default_rng(0)
+        self._clip: list[np.ndarray] = []
 
     def inject(self, frames: int) -> None:
         self._inject = frames
+
+    def play(self, clip: list[np.ndarray]) -> None:
+        """Show these frames next, then go on as before (a clip replayed)."""
+        self._clip = list(clip)
 
     def frames(self):
         start, i = time.monotonic(), 0
         while not self.stopped.is_set():
             image = np.clip(110 + self.rng.normal(0, 2, (SIZE[1], SIZE[0], 3)), 0, 255).astype(np.uint8)
-            if self._inject > 0:
+            if self._clip:
+                image = self._clip.pop(0)
+            elif self._inject > 0:
                 x = 2 + 2 * (self._inject % 12)
                 image[8:24, x:x + 14] = 250
                 self._inject -= 1
@@ -153,6 +161,77 @@ def test_page_live_view_events_clip_and_review_in_chromium(live_server, tmp_path
             "const s = document.getElementById('reviewed-state'); return s && s.textContent") == "reviewed")
     finally:
         driver.quit()
+
+
+def test_normal_in_chromium_silences_the_same_motion_and_undo_brings_it_back(memory_model, tmp_path):  # noqa: F811
+    from svdgan.serve.web import create_app
+
+    config = ServeConfig([CameraConfig("lobby", "scene", threshold=1.0, min_frames=2, checkpoint=str(memory_model))],
+                         storage=str(tmp_path / "storage"), pre_seconds=0.3, post_seconds=0.3)
+    scene, alerts = LiveScene("lobby"), []
+    engine = Engine(config, EventStore(tmp_path / "storage"),
+                    lambda cam, kind, payload: alerts.append((kind, payload["id"])), sources={"lobby": scene})
+    engine.start()
+
+    from .test_serve import scene as frames_of
+
+    clip = frames_of(33, 3, 33, seed=7)  # the same clip each time: a bright square crosses from its 4th frame
+
+    def crossing() -> list:
+        """The clip replayed on the live camera; the events it raised once it is over."""
+        before = len(alerts)
+        scene.play(clip)
+        time.sleep(len(clip) / scene.fps + 1.5)  # its frames, the frames that end an event and the post-roll
+        _wait(lambda: not engine.cameras["lobby"].tracker.open, timeout=10)
+        return [i for kind, i in alerts[before:] if kind == "new"]
+
+    driver = _chrome()
+    try:
+        with serving(create_app(engine)) as port:
+            [event_id] = crossing()
+            _wait(lambda: engine.store.get(event_id).motion, timeout=10)
+            driver.get(f"http://127.0.0.1:{port}/#/event/{event_id}")
+            _wait(lambda: driver.execute_script("const b = document.getElementById('normal'); return b && !b.disabled"))
+            driver.find_element("id", "normal").click()
+            _wait(lambda: "learnt" in driver.find_element("id", "label-state").text, timeout=20)
+            assert engine.store.get(event_id).label == "normal"
+            assert crossing() == []  # taught: the same motion raises no event
+            driver.find_element("id", "undo").click()
+            _wait(lambda: driver.find_element("id", "label-state").text == "no verdict yet", timeout=20)
+            assert len(crossing()) == 1  # undone: it does again
+    finally:
+        driver.quit()
+        scene.stopped.set()
+        engine.stop()
+
+
+def test_a_camera_added_on_the_page_learns_then_scores_and_raises_events(tmp_path):
+    from svdgan.serve.web import create_app
+
+    alerts = []
+    engine = Engine(ServeConfig([], storage=str(tmp_path / "storage"), pre_seconds=0.3, post_seconds=0.3),
+                    EventStore(tmp_path / "storage"), lambda cam, kind, payload: alerts.append(kind))
+    engine.start()
+    driver = _chrome()
+    try:
+        with serving(create_app(engine)) as port:
+            driver.get(f"http://127.0.0.1:{port}/#/live")
+            _wait(lambda: driver.execute_script("return document.getElementById('add-camera')"))
+            driver.find_element("id", "new-name").send_keys("gate")
+            driver.find_element("id", "new-source").send_keys("synthetic:2")
+            learn = driver.find_element("id", "new-learn")
+            learn.clear()
+            learn.send_keys("40")  # frames: its first clip, at 10 frames/s
+            driver.find_element("css selector", "#add-camera button").click()
+            state = "return (document.querySelector('#cam-gate .state') || {}).textContent || ''"
+            _wait(lambda: "learning its normal:" in driver.execute_script(state) and " of 40 frames" in
+                  driver.execute_script(state), timeout=20)  # progress, live on the page
+            _wait(lambda: driver.execute_script(state).startswith("score"), timeout=30)  # learnt: it scores
+            assert engine.cameras["gate"].model == "v000001.pt"
+            _wait(lambda: "new" in alerts, timeout=60)  # the synthetic camera's anomaly, after its normal clips
+    finally:
+        driver.quit()
+        engine.stop()
 
 
 def test_mqtt_new_and_end_with_matching_ids(camera_model, tmp_path):  # noqa: F811

@@ -47,10 +47,13 @@ class MotionMemory:
 
     def __init__(self, bank: torch.Tensor, config: MemoryConfig, frame_size: tuple[int, int],
                  stats: dict[str, dict[str, float]] | None = None, objects: ObjectPart | None = None,
-                 look: LookMemory | None = None, taught: list[torch.Tensor] | None = None):
+                 look: LookMemory | None = None, taught: list[torch.Tensor] | None = None,
+                 taught_labels: list[str | None] | None = None):
         self.bank = bank.float()  # (M, D, gh, gw)
-        # footage an operator marked normal after fitting, one (K, D, gh, gw) tensor a teaching, oldest first
+        # footage an operator marked normal after fitting, one (K, D, gh, gw) tensor a teaching, oldest first,
+        # each with its label (serve: the event it came from)
         self.taught = [t.float() for t in taught or []]
+        self.taught_labels = list(taught_labels) if taught_labels is not None else [None] * len(self.taught)
         self.config = config
         self.frame_size = tuple(frame_size)  # (h, w) of the grey frames it was fitted on
         # {"generator": {mean, std}, "motion": {mean, std}, "generator_scores", and per part with more than
@@ -169,26 +172,38 @@ class MotionMemory:
         greys = np.stack([to_grey(image, self.config.height) for image in images])
         return video_motion(greys, self.config.cell)[0]
 
-    def taught_with(self, cells: torch.Tensor) -> MotionMemory:
-        """A new memory that also holds `cells` as normal; this one is unchanged (the version before).
-        Taught frames are capped at `memory.max_taught`: the oldest teachings leave first, and the
-        fitted footage never does."""
+    def taught_with(self, cells: torch.Tensor, label: str | None = None) -> MotionMemory:
+        """A new memory that also holds `cells` (N, D, gh, gw) as normal; this one is unchanged (the
+        version before). Taught frames are capped at `memory.max_taught`: the oldest teachings leave
+        first, and the fitted footage never does."""
         taught = [*self.taught, cells.half().float()]  # as the model file stores it: taught live = reloaded
+        labels = [*self.taught_labels, label]
         while len(taught) > 1 and sum(len(t) for t in taught) > self.config.max_taught:
             taught.pop(0)
+            labels.pop(0)
         if sum(len(t) for t in taught) > self.config.max_taught:  # one teaching longer than the cap: its newest
             taught = [taught[0][-self.config.max_taught:]]
-        return MotionMemory(self.bank, self.config, self.frame_size, self.stats, self.objects, self.look, taught)
+        return self._with_taught(taught, labels)
 
-    def without_last_teaching(self) -> MotionMemory:
-        """The memory before its last teaching (undo)."""
+    def without_teaching(self, label: str | None = None) -> MotionMemory:
+        """The memory without its last teaching (undo), or without the teaching labelled `label`."""
         if not self.taught:
             raise UserError("nothing was taught to this memory: there is nothing to undo")
-        return MotionMemory(self.bank, self.config, self.frame_size, self.stats, self.objects, self.look,
-                            self.taught[:-1])
+        index = len(self.taught) - 1 if label is None else next(
+            (i for i, found in enumerate(self.taught_labels) if found == label), None)
+        if index is None:
+            raise UserError(f"{label} is not among what this memory was taught (the oldest teachings leave "
+                            "first once memory.max_taught frames are taught): there is nothing to undo")
+        return self._with_taught(self.taught[:index] + self.taught[index + 1:],
+                                 self.taught_labels[:index] + self.taught_labels[index + 1:])
+
+    def _with_taught(self, taught: list[torch.Tensor], labels: list[str | None]) -> MotionMemory:
+        return MotionMemory(self.bank, self.config, self.frame_size, self.stats, self.objects, self.look, taught,
+                            labels)
 
     def to_payload(self) -> dict[str, Any]:
         payload = {"bank": self.bank.half(), "taught": [t.half() for t in self.taught],
+                   "taught_labels": self.taught_labels,
                    "frame_size": list(self.frame_size), "stats": self.stats,
                    "config": {"height": self.config.height, "cell": self.config.cell, "weight": self.config.weight,
                               "motion": self.config.motion}}
@@ -214,7 +229,7 @@ class MotionMemory:
                 look = LookMemory.from_payload(look)
             saved.look = look is not None
             memory = cls(payload["bank"], saved, payload["frame_size"], payload["stats"], objects, look,
-                         payload.get("taught"))
+                         payload.get("taught"), payload.get("taught_labels"))
         except (KeyError, TypeError, RuntimeError) as exc:
             raise UserError(f"the checkpoint's motion memory is malformed: {exc}") from None
         if memory.bank.ndim != 4 or memory.bank.shape[1] != N_FEATURES or any(
@@ -249,6 +264,7 @@ class MotionStream:
         generator = memory.objects.generator if memory.objects is not None else None
         self.errors = generator.stream() if generator is not None else None  # the objects' `error` attribute
         self.explained: Explained | None = None  # what explains the last frame
+        self.cells: torch.Tensor | None = None  # the last frame's cells
 
     def set_ignore(self, keep: torch.Tensor | None) -> None:
         """keep (S, S) at any size, 1 where scored: cells mostly outside it are not scored."""
@@ -265,6 +281,7 @@ class MotionStream:
         flow = self.flow.flow(self.previous, grey)
         clock.lap("flow")
         cells = cell_features(flow, cell)
+        self.cells = cells  # (D, gh, gw): this frame's motion, what teaching it as normal adds
         self.previous = grey
         now: dict[str, float] = {}  # each part's score of this frame, before smoothing
         pointed: dict[str, Any] = {}  # and what it points at: the worst cell (or object)

@@ -60,10 +60,9 @@ def fit_memory(greys: list[np.ndarray], config: MemoryConfig, smooth: int, fit_g
              ] if config.look else None
     parts = ["cells", "look"] if looks is not None else ["cells"]
     raw = {name: [np.empty(len(c)) for c in cells] for name in parts}
-    for i, part in folds([len(c) for c in cells]):
-        raw["cells"][i][part] = MotionMemory(fit_bank(_rest(cells, i, part), config), config, frame_size
-                                             ).distances(cells[i][part])
-        if looks is not None:
+    raw["cells"] = _held_out_distances(cells, config, frame_size)
+    if looks is not None:
+        for i, part in folds([len(c) for c in cells]):
             raw["look"][i][part] = _look_memory(_rest(looks, i, part), config).distances(looks[i][part, :-1],
                                                                                            looks[i][part, -1])
     normal = {name: [causal_smooth(r, smooth) for r in scores] for name, scores in raw.items()
@@ -78,6 +77,26 @@ def fit_memory(greys: list[np.ndarray], config: MemoryConfig, smooth: int, fit_g
     if list(normal) != ["cells"]:  # the cells' motion alone is standardised with the fused scores, as before
         memory.stats = {name: normal_stats(np.concatenate(scores)) for name, scores in normal.items()}
     return memory, [memory.combine({name: scores[v] for name, scores in normal.items()}) for v in range(len(cells))]
+
+
+def fit_cell_memory(cells: list[torch.Tensor], config: MemoryConfig, frame_size: tuple[int, int], smooth: int
+                    ) -> tuple[MotionMemory, list[np.ndarray]]:
+    """A memory of cells alone from normal footage's cells (N, D, gh, gw) per part (computed live, as
+    `svdgan serve` learns a camera), and each part's smoothed scores against a memory without it."""
+    if sum(len(c) for c in cells) < 8:
+        raise UserError("the motion memory needs at least 8 normal frames")
+    normal = [causal_smooth(r, smooth) for r in _held_out_distances(cells, config, frame_size)]
+    return MotionMemory(fit_bank(cells, config), config, frame_size), normal
+
+
+def _held_out_distances(cells: list[torch.Tensor], config: MemoryConfig, frame_size: tuple[int, int]
+                        ) -> list[np.ndarray]:
+    """Each part's frames' distances to a memory of the other parts (folds)."""
+    raw = [np.empty(len(c)) for c in cells]
+    for i, part in folds([len(c) for c in cells]):
+        raw[i][part] = MotionMemory(fit_bank(_rest(cells, i, part), config), config, frame_size
+                                    ).distances(cells[i][part])
+    return raw
 
 
 def _rest(videos: list[torch.Tensor], i: int, part: slice) -> list[torch.Tensor]:

@@ -66,6 +66,7 @@ class ScoredFrame:
     error_map: np.ndarray | None = None  # (S, S) the generator's per-pixel squared error; None: no generator
     anomalous: bool = False  # set by the source's EventTracker: an event is open at this frame
     explain: Callable[[], Why | None] | None = field(default=None, repr=False)
+    cells: torch.Tensor | None = field(default=None, repr=False)  # (D, gh, gw) its motion; None: no memory
 
     @functools.cached_property
     def why(self) -> Why | None:
@@ -205,11 +206,20 @@ class Detector:
         on. `stream` None: the model's memory (and every source scoring with it); a stream id: that
         source's memory alone (a camera fitted on its own footage). `undo` takes it back."""
         memory = self._memory_of(stream)
-        self._set_memory(memory.taught_with(memory.frame_cells(list(images))), stream)
+        self.teach_cells(memory.frame_cells(list(images)), stream)
+
+    def teach_cells(self, cells: torch.Tensor, stream: int | None = None, label: str | None = None) -> None:
+        """Motion cells (N, D, gh, gw) that scored frames carried (`ScoredFrame.cells`) taught as normal,
+        under `label` (serve: the event they came from), which `undo_label` takes back."""
+        self._set_memory(self._memory_of(stream).taught_with(cells, label), stream)
+
+    def undo_label(self, label: str, stream: int | None = None) -> None:
+        """Take back the teaching labelled `label`."""
+        self._set_memory(self._memory_of(stream).without_teaching(label), stream)
 
     def undo(self, stream: int | None = None) -> None:
         """Take back the last teaching of the model's memory, or of one source's."""
-        self._set_memory(self._memory_of(stream).without_last_teaching(), stream)
+        self._set_memory(self._memory_of(stream).without_teaching(), stream)
 
     def memory_of(self, stream: int | None = None) -> MotionMemory | None:
         """The memory a source scores with (None: the model's), taught or not."""
@@ -262,7 +272,7 @@ class Detector:
             explain = None if motion is None else functools.partial(motion.explain, motion.explained)
             errors = None if generated is None else generated.errors[j, 0].float().numpy()
             scored.append(ScoredFrame(source.name, frame.index, frame.time, score, float(raw[0]), frame.image,
-                                      errors, explain=explain))
+                                      errors, explain=explain, cells=None if motion is None else motion.cells))
             clock.lap("score")
         return scored
 

@@ -15,7 +15,7 @@ from svdgan.config import Config
 from svdgan.errors import UserError
 from svdgan.memory.bank import MotionMemory, MotionStream
 from svdgan.memory.explain import Why
-from svdgan.memory.fitting import GeneratorFit, fit_memory
+from svdgan.memory.fitting import GeneratorFit, fit_cell_memory, fit_memory
 from svdgan.model.generator import Generator
 from svdgan.scoring.normalise import normalize, score_stats
 from svdgan.scoring.video import normal_scores
@@ -46,15 +46,32 @@ def fuse_normal_scores(generator_scores: list[np.ndarray] | None, greys: list[np
         return {**score_stats(np.concatenate(generator_scores)), **tags}, None
     assert greys is not None
     memory, motion = fit_memory(greys, config.memory, config.score.smooth, fit_generator)
-    if generator_scores is None:  # the memory alone: its held-out scores of every normal frame
-        m = np.concatenate(motion)
-        memory.stats.update(motion=normal_stats(m))  # beside the cells' and objects' own, if it has objects
-        return {**score_stats(memory.fuse(None, m)), **tags}, memory
+    if generator_scores is None:
+        return _memory_alone(memory, motion, tags)
     g = np.concatenate(generator_scores)
     m = np.concatenate([s[:len(gs)] for s, gs in zip(motion, generator_scores)])
     memory.stats.update(generator=normal_stats(g), motion=normal_stats(m),
                         generator_scores={**score_stats(g), **tags, "motion": False})
     return {**score_stats(memory.fuse(g, m)), **tags}, memory
+
+
+def fuse_cell_scores(cells: list[torch.Tensor], frame_size: tuple[int, int], config: Config
+                     ) -> tuple[dict[str, Any], MotionMemory]:
+    """The recipe that ships fitted on a camera's cells (N, D, gh, gw) per part, computed live as
+    `svdgan serve` learns it: the memory and the statistics of its held-out scores."""
+    if config.score.generator or config.memory.look or config.memory.objects:
+        raise UserError("learning a camera live fits a memory of cells alone (the recipe that ships)")
+    memory, motion = fit_cell_memory(cells, config.memory, frame_size, config.score.smooth)
+    return _memory_alone(memory, motion, {"patch": config.score.patch, "smooth": config.score.smooth,
+                                          "motion": True, "generator": False})
+
+
+def _memory_alone(memory: MotionMemory, motion: list[np.ndarray], tags: dict[str, Any]
+                  ) -> tuple[dict[str, Any], MotionMemory]:
+    """A memory scoring alone: its held-out scores of every normal frame set its statistics."""
+    m = np.concatenate(motion)
+    memory.stats.update(motion=normal_stats(m))  # beside the cells' and objects' own, if it has objects
+    return {**score_stats(memory.fuse(None, m)), **tags}, memory
 
 
 def scoring_for_view(memory: MotionMemory | None, stats: dict[str, Any], shape: tuple[int, ...],

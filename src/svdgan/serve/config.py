@@ -1,7 +1,7 @@
 """`svdgan serve`'s configuration: cameras, storage, retention, MQTT, from YAML.
 
     storage: serve_data              # events.db and media/ (snapshots, clips)
-    checkpoint: null                 # default model for every camera (null: the shipped one)
+    checkpoint: null                 # default model for every camera (null: each learns its own; shipped: Ped2's)
     mode: exact                      # a generator's streaming: exact or fast (only for a model with one)
     precision: auto                  # a generator's arithmetic: auto, fp32 or bf16 (only for a model with one)
     retention: {max_age_hours: 168, max_mb: 2000, min_free_mb: 500}  # max_mb: all of storage
@@ -15,7 +15,8 @@
         threshold: 1.0               # normalised score (1.0 = the worst normal frame)
         min_frames: 3                # frames in a row above it that open an event
         end_frames: 10               # frames in a row not above it that end one
-        checkpoint: lobby.pt         # a model from `svdgan calibrate` on this camera's normal footage
+        checkpoint: lobby.pt         # a model from `svdgan train` on this camera's normal footage
+        learn: 10m                   # with no checkpoint: learn its normal from its first 10 min (or 90s, 3000)
         ignore: [[0.0, 0.0, 0.2, 0.3]]   # regions not scored: x0, y0, x1, y1 as fractions of the frame
 """
 
@@ -28,8 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from svdgan.config import read_yaml_mapping
-from svdgan.defaults import END_FRAMES, MAX_EVENT_SECONDS, MIN_FRAMES, MODE, PRECISION, THRESHOLD
+from svdgan.defaults import END_FRAMES, LEARN, MAX_EVENT_SECONDS, MIN_FRAMES, MODE, PRECISION, THRESHOLD
 from svdgan.errors import UserError
+from svdgan.scoring.fit import learn_frames
 from svdgan.serve.mqtt import MqttSettings, check_prefix
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # camera names appear in URLs and MQTT topics
@@ -46,6 +48,7 @@ class CameraConfig:
     ignore: list[tuple[float, float, float, float]] = field(default_factory=list)
     fps: float = 10.0  # synthetic sources only: frames per second
     end_frames: int = END_FRAMES  # frames in a row not above the threshold that end an event
+    learn: str = LEARN  # with no checkpoint: its own footage learnt first, as frames ("3000") or time ("10m")
 
 
 @dataclass
@@ -66,8 +69,9 @@ class ServeConfig:
 
 
 def demo_config(storage: str = "serve_data") -> ServeConfig:
-    """No config given: the shipped model on a synthetic camera with an anomaly now and then."""
-    return ServeConfig([CameraConfig("synthetic", "synthetic:0", fps=10.0)], storage=storage)
+    """No config given: a synthetic camera with an anomaly now and then, which learns its normal first
+    (a minute of its footage), then watches."""
+    return ServeConfig([CameraConfig("synthetic", "synthetic:0", fps=10.0, learn="60s")], storage=storage)
 
 
 def _number(value: Any, key: str, low: float, high: float = float("inf")) -> float:
@@ -77,11 +81,15 @@ def _number(value: Any, key: str, low: float, high: float = float("inf")) -> flo
 
 
 def _camera(item: Any, index: int) -> CameraConfig:
-    where = f"cameras[{index}]"
+    return camera_config(item, f"cameras[{index}]")
+
+
+def camera_config(item: Any, where: str) -> CameraConfig:
+    """A camera's settings, checked, from the config file's `where` (or a camera added on the page)."""
     if not isinstance(item, dict):
         raise UserError(f"bad serve config: {where} must be a mapping")
     unknown = set(item) - {"name", "source", "threshold", "min_frames", "end_frames", "checkpoint", "ignore",
-                      "fps"}
+                      "fps", "learn"}
     if unknown:
         raise UserError(f"bad serve config: unknown key {where}.{sorted(unknown)[0]}")
     name, source = item.get("name"), item.get("source")
@@ -104,9 +112,14 @@ def _camera(item: Any, index: int) -> CameraConfig:
         frames[key] = item.get(key, default)
         if isinstance(frames[key], bool) or not isinstance(frames[key], int) or frames[key] < 1:
             raise UserError(f"bad serve config: {where}.{key} must be an integer >= 1")
+    learn = str(item.get("learn", LEARN))
+    try:
+        learn_frames(learn, 10.0)
+    except UserError as exc:
+        raise UserError(f"bad serve config: {where}.learn: {exc}") from None
     return CameraConfig(name, str(source), _number(item.get("threshold", THRESHOLD), f"{where}.threshold", 0),
                         frames["min_frames"], checkpoint, ignore,
-                        _number(item.get("fps", 10.0), f"{where}.fps", 0.1, 1000), frames["end_frames"])
+                        _number(item.get("fps", 10.0), f"{where}.fps", 0.1, 1000), frames["end_frames"], learn)
 
 
 def _mqtt(section: dict[str, Any]) -> MqttSettings:

@@ -1,6 +1,7 @@
 """The scoring loop of `svdgan serve`: every camera's frames scored as they arrive through the Detector
-(batched per model file), each camera's EventTracker turning its scores into events with a snapshot
-and a clip, live frames and health kept for the web page, messages for MQTT.
+(batched per model file), each camera's EventTracker turning its scores into events with a snapshot,
+a clip and the motion of their frames, live frames and health kept for the web page, messages for
+MQTT, and the operator's verdicts: "normal" teaches the camera's memory that event's motion.
 """
 
 from __future__ import annotations
@@ -13,26 +14,32 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+import torch
 
+import svdgan.serve.models as models
+from svdgan.config import Config
 from svdgan.errors import UserError
 from svdgan.live.events import Change, EventTracker
 from svdgan.live.overlay import error_scale, mark, with_heat
 from svdgan.memory.explain import Why
 from svdgan.model.checkpoint import default_checkpoint
 from svdgan.scoring.detector import Detector, ScoredFrame
-from svdgan.scoring.fit import refit
+from svdgan.scoring.fit import learn_frames, refit
 from svdgan.serve.config import CameraConfig, ServeConfig
 from svdgan.serve.faults import Faults
+from svdgan.serve.learning import Learner
 from svdgan.serve.recorder import Recorded, Recorder, snapshot
 from svdgan.serve.store import EventStore
 from svdgan.sources.open import open_source
 from svdgan.sources.reader import SourceReader, next_frames
 from svdgan.sources.video import Frame, Source
 from svdgan.utils.clock import latency_summary
+from svdgan.utils.files import atomic_write
 
 RETENTION_EVERY_S = 30.0
 STALE_S = 10.0  # a camera whose frames stop this long without an error is flagged stale
@@ -45,7 +52,7 @@ class Camera:
     config: CameraConfig
     source: Source
     detector: Detector  # its model file's, shared with the other cameras of that file (one batch)
-    stream: int  # its stream in that detector
+    stream: int | None  # its stream in that detector; None while it learns its normal for the first time
     tracker: EventTracker
     recorder: Recorder
     scores: deque = field(default_factory=lambda: deque(maxlen=2000))  # (unix time, score)
@@ -60,6 +67,10 @@ class Camera:
     last_touch: float = 0.0
     event_start: float = 0.0  # Unix time it opened
     reader: SourceReader | None = None
+    recent_motion: deque = field(default_factory=lambda: deque(maxlen=64))  # (frame, cells) of the last frames
+    event_motion: list = field(default_factory=list)  # (frame, cells) of the open event's frames
+    model: str | None = None  # its own model version (storage/models/), once taught or learnt
+    learner: Learner | None = None  # while it learns its normal from its own footage
 
     def state(self) -> tuple[str, float | None]:
         """('ok' | 'reconnecting' | 'stale' | 'ended', since when (Unix time) or None)."""
@@ -84,7 +95,12 @@ class Camera:
         def finite(v: float) -> float | None:
             return None if np.isnan(v) else round(v, 2)
 
-        return {"camera": self.config.name, "frames": self.frames, "fps": round(fps, 2) if state == "ok" else 0.0,
+        learning = self.learner.progress(self.source.fps or self.config.fps) if self.learner is not None else {
+            "learning": None}
+        if self.learner is not None and self.stream is None and state == "ok":
+            state = "learning"
+        return {**learning, "camera": self.config.name, "frames": self.frames,
+                "fps": round(fps, 2) if state in ("ok", "learning") else 0.0,
                 "latency_ms_p50": finite(lat["p50"]), "latency_ms_p99": finite(lat["p99"]),
                 "dropped": self.reader.dropped if self.reader else 0, "reconnects": reconnects,
                 "score": last, "alert": self.event_id is not None, "threshold": self.config.threshold,
@@ -112,47 +128,116 @@ class Engine:
         self.faults = Faults()  # a part that fails (media, database, MQTT, a camera) is shown and retried
         self._writes: deque[tuple[Callable[..., Any], tuple]] = deque()  # database writes not done yet, in order
         self._retry_writes_at = 0.0
-        for cam in config.cameras:
+        self._scoring = threading.Lock()  # a teaching swaps a camera's memory between two frames, not during one
+        self._readers: list[SourceReader] = []  # the running loop's, one per camera, in order
+        self._idle = threading.Event()  # set while every source has ended
+        for cam in [*config.cameras, *[c for c in store.added_cameras() if c.name not in
+                                       {k.name for k in config.cameras}]]:
             self.cameras[cam.name] = self._camera(cam)
 
     def _detector(self, checkpoint: str | None) -> Detector:
-        """One Detector per model file, shared by its cameras (their frames are scored as one batch)."""
-        path = str(default_checkpoint(checkpoint))
-        if path not in self._detectors:
-            self._detectors[path] = Detector.load(path, self.config.mode, self.config.precision,
-                                                     strict=False)
-        return self._detectors[path]
+        """One Detector per model file, shared by its cameras (their frames are scored as one batch);
+        None: the recipe that ships, for the cameras that learn their own normal (each its memory)."""
+        shipped = checkpoint == "shipped"
+        key = "learnt" if checkpoint is None else str(default_checkpoint(None if shipped else checkpoint))
+        if key not in self._detectors:
+            self._detectors[key] = (Detector.from_payload(Path("the recipe that ships"), {"config": Config().to_dict()})
+                                    if checkpoint is None else
+                                    Detector.load(key, self.config.mode, self.config.precision, strict=False))
+        return self._detectors[key]
 
     def _camera(self, cam: CameraConfig) -> Camera:
-        detector = self._detector(cam.checkpoint or self.config.checkpoint)
+        checkpoint = cam.checkpoint or self.config.checkpoint
+        detector = self._detector(checkpoint)
         source = self._given.get(cam.name) or open_source(cam.source)
         fitted: dict[str, Any] = {}
-        if callable(getattr(source, "normal_clips", None)):  # a synthetic camera: fitted on its own normal clips
+        synthetic = callable(getattr(source, "normal_clips", None))
+        if synthetic:
             source.fps = cam.fps
             source.name = cam.name
+        fps = source.fps or cam.fps
+        folder = models.folder(self.config.storage, cam.name)
+        learner = None
+        if checkpoint is None and (models.latest(self.config.storage, cam.name) is None
+                                   or (folder / "learning.pt").is_file()):
+            learner = Learner(folder, learn_frames(cam.learn, fps), detector.config)  # resumes what it gathered
+            if synthetic:  # its first clips are normal: the footage it learns from
+                source.normal_first = -(-learner.needed // source.cfg.frames)
+        taught = models.latest(self.config.storage, cam.name)
+        if taught is not None:  # what it learnt and the operator taught it, as it was last
+            fitted = dict(zip(("stats", "memory"), models.load(taught, detector.config.memory)))
+        elif synthetic and learner is None:  # a synthetic camera with a model: fitted on its own normal clips
             fitted = dict(zip(("stats", "memory"), refit(detector, source.normal_clips(CALIBRATION_CLIPS))))
         try:
-            stream = detector.open(cam.name, cam.ignore, **fitted)
+            stream = None if learner is not None and taught is None else detector.open(cam.name, cam.ignore, **fitted)
         except UserError as exc:
             raise UserError(f"camera {cam.name}: {exc}") from None
-        fps = source.fps or cam.fps
         recorder = Recorder(int(self.config.pre_seconds * fps), int(self.config.post_seconds * fps), fps)
         tracker = EventTracker(cam.name, cam.threshold, cam.min_frames, cam.end_frames, self.config.max_event_seconds)
-        return Camera(cam, source, detector, stream, tracker, recorder)
+        return Camera(cam, source, detector, stream, tracker, recorder, model=None if taught is None else taught.name,
+                      learner=learner)
+
+    def add_camera(self, cam: CameraConfig) -> None:
+        """A camera added while serve runs (the page, the API): it learns first unless given a model, is
+        remembered in the database, and is read by the running loop from now on."""
+        if cam.name in self.cameras:
+            raise UserError(f"a camera named {cam.name} is watched already")
+        camera = self._camera(cam)
+        self.store.add_camera(cam)
+        self.cameras[cam.name] = camera
+        if self._thread is not None:
+            self._start_reader(camera)
+
+    def learn_more(self, name: str, learn: str) -> None:
+        """The camera gathers `learn` more of its footage as it is now (night after day, a moved camera),
+        added to what it learnt before; it goes on scoring meanwhile."""
+        cam = self.cameras[name]
+        if cam.config.checkpoint or self.config.checkpoint:
+            raise UserError(f"camera {name} scores with a model given to it: only a camera that learnt its own "
+                            "normal learns more (its model is retrained with `svdgan train`)")
+        if cam.learner is not None:
+            raise UserError(f"camera {name} is learning already")
+        cam.learner = Learner(models.folder(self.config.storage, name), learn_frames(learn, cam.source.fps or
+                                                                                       cam.config.fps),
+                              cam.detector.config)
+
+    def _learn(self, cam: Camera, image: np.ndarray) -> None:
+        """A learning camera's frame: gathered; once its fit is done, it scores with what it learnt."""
+        assert cam.learner is not None
+        cam.learner.push(image)
+        if cam.learner.fitted is None:
+            return
+        stats, memory = cam.learner.fitted
+        cam.learner = None
+        if cam.stream is None:
+            cam.stream = cam.detector.open(cam.config.name, cam.config.ignore, stats=stats, memory=memory)
+        else:  # learnt more: from its next frame on, with what the operator taught it kept
+            before = cam.detector.memory_of(cam.stream)
+            for cells, label in zip(before.taught, before.taught_labels) if before is not None else ():
+                memory = memory.taught_with(cells, label)
+            cam.detector.replace(cam.stream, stats, memory)
+        cam.model = models.save(self.config.storage, cam.config.name, stats, memory, "learnt from its footage").name
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="svdgan-scoring", daemon=True)
         self._thread.start()
 
     def join(self, timeout: float | None = None) -> None:
-        """Wait for the scoring thread (it ends when every source has ended)."""
+        """Wait until every source has ended (the loop then waits for a camera to be added)."""
         if self._thread is not None:
-            self._thread.join(timeout)
+            self._idle.wait(timeout)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        for cam in self.cameras.values():
+            if cam.learner is not None:
+                try:
+                    cam.learner.save()  # a restart goes on learning from here
+                except OSError as exc:
+                    print(f"svdgan: camera {cam.config.name}: what it was learning could not be saved: {exc}",
+                          file=sys.stderr)
         for cam in self.cameras.values():
             for change in cam.tracker.finish():  # what is open ends now
                 self._end_event(cam, time.time(), change)
@@ -164,30 +249,53 @@ class Engine:
         if self._writes:
             print(f"svdgan: {len(self._writes)} database write(s) could not be made before stopping", file=sys.stderr)
 
+    def _start_reader(self, cam: Camera) -> None:
+        cam.reader = SourceReader(cam.source)
+        self._readers.append(cam.reader)  # the running loop takes it in (next_frames reads the list as it grows)
+        cam.reader.start()
+
     def _run(self) -> None:
-        cams = list(self.cameras.values())
-        readers = [SourceReader(cam.source) for cam in cams]
-        for cam, reader in zip(cams, readers):
-            cam.reader = reader
-            reader.start()
+        for cam in list(self.cameras.values()):
+            self._start_reader(cam)
+        by_reader: dict[int, Camera] = {}
+        ended: set[int] = set()
         try:
-            for batch in next_frames(readers):
-                if self._stop.is_set():
-                    break
-                self._score([(cams[i], frame, arrived) for i, frame, arrived in batch])
-                self._flush_writes()
-                self._retention()
+            while not self._stop.is_set():
+                self._idle.clear()
+                for batch in next_frames(self._readers, ended):
+                    if self._stop.is_set():
+                        return
+                    if len(by_reader) < len(self._readers):  # a camera was added
+                        by_reader = {id(cam.reader): cam for cam in list(self.cameras.values())}
+                    self._score([(by_reader[id(self._readers[i])], frame, arrived) for i, frame, arrived in batch])
+                    self._flush_writes()
+                    self._retention()
+                self._idle.set()  # every source has ended: wait for a camera to be added
+                seen = len(self._readers)
+                while not self._stop.is_set() and len(self._readers) == seen:
+                    self._stop.wait(0.1)
         finally:
-            for reader in readers:
+            self._idle.set()
+            for reader in self._readers:
                 reader.stop.set()
 
     def _score(self, batch: list[tuple[Camera, Frame, float]]) -> None:
         by_detector: dict[int, list[tuple[Camera, Frame, float]]] = {}
         for item in batch:
+            cam = item[0]
+            if cam.learner is not None:
+                try:
+                    self._learn(cam, item[1].image)
+                except Exception as exc:  # noqa: BLE001 (one camera's learning must not stop the others)
+                    self.faults.failed(f"camera {cam.config.name}", exc)
+                if cam.stream is None:  # learning its normal for the first time: shown, not scored
+                    self._show(cam, item[1].image)
+                    continue
             by_detector.setdefault(id(item[0].detector), []).append(item)
         for items in by_detector.values():
             try:
-                scored = items[0][0].detector.score([(cam.stream, frame) for cam, frame, _ in items])
+                with self._scoring:
+                    scored = items[0][0].detector.score([(cam.stream, frame) for cam, frame, _ in items])
             except Exception as exc:  # noqa: BLE001 (one bad frame or model must not stop the other cameras)
                 for cam, _, _ in items:
                     self.faults.failed(f"camera {cam.config.name}", exc)
@@ -198,11 +306,22 @@ class Engine:
                 cam.latencies.append(done - arrived)
                 self._frame(cam, result, now)
 
+    def _show(self, cam: Camera, image: np.ndarray) -> None:
+        """A frame of a camera that is not scored yet: counted and shown live."""
+        cam.frames += 1
+        cam.frame_times.append(time.monotonic())
+        cam.jpeg = self._live_jpeg(image, None)
+        cam.jpeg_version += 1
+
     def _frame(self, cam: Camera, result: ScoredFrame, now: float) -> None:
         cam.frames += 1
         cam.frame_times.append(time.monotonic())
         cam.scores.append((now, result.score))
         changes = cam.tracker.update(result)
+        if result.cells is not None:
+            cam.recent_motion.append((result.frame, result.cells.half()))
+            if cam.tracker.open is not None and not any(c.kind == "start" for c in changes):
+                cam.event_motion.append(cam.recent_motion[-1])
         item = Recorded(result.image, result.error_map, result.score, result.why if result.anomalous else None)
         if cam.recorder.clip is None:
             cam.recorder.push(item)  # the pre-roll's ring buffer: nothing written
@@ -234,6 +353,8 @@ class Engine:
         why = _why(cam.peak)
         self._write(self.store.open, cam.config.name, now, peak.score, peak.frame, event_id, why, event.start_frame)
         cam.event_id, cam.last_update, cam.event_start, cam.last_touch = event_id, now, now, now
+        # its motion from the frame before its first (the flow into it), for "normal" to teach
+        cam.event_motion = [m for m in cam.recent_motion if m[0] >= event.start_frame - 1]
         self._snapshot(cam)
         self._media(cam, "clip", lambda: self._attach_clip(
             cam.recorder.start_clip(self.store.media / f"event_{event_id}.webm", event_id)))
@@ -252,6 +373,7 @@ class Engine:
             self._write(self.store.touch, event_id, now, event.peak_score, event.peak_frame, why)
         self._write(self.store.close_event, event_id, now, [(t, s) for t, s in cam.scores if t >= since],
                     None if event is None else event.end_frame)
+        self._save_motion(cam, event_id, None if event is None else event.end_frame)
         cam.recorder.end_clip()
         cam.event_id, cam.peak = None, None
         self._publish(cam, "end", {"id": event_id, "end": now, "why": why})
@@ -264,6 +386,56 @@ class Engine:
             self._write(self.store.set_media, event_id, "snapshot", name)
 
         self._media(cam, "snapshot", save)
+
+    def _save_motion(self, cam: Camera, event_id: int, end_frame: int | None) -> None:
+        """The event's frames' motion cells (N, D, gh, gw), float16, beside its clip."""
+        motion = [cells for frame, cells in cam.event_motion if end_frame is None or frame <= end_frame]
+        cam.event_motion = []
+        if not motion:
+            return
+        name = f"event_{event_id}.motion.pt"
+
+        def save() -> None:
+            atomic_write(self.store.media / name, lambda tmp: torch.save(torch.stack(motion), tmp))
+            self._write(self.store.set_media, event_id, "motion", name)
+
+        self._media(cam, "motion", save)
+
+    # --- the operator's verdicts ------------------------------------------------------------------
+
+    def feedback(self, event_id: int, label: str | None, who: str) -> None:
+        """An operator's verdict on a closed event: "normal" teaches its camera's memory the event's
+        motion (written as the camera's next model version before this returns), "anomaly" confirms
+        it (retention keeps it), None undoes the verdict (a teaching taken back, a new version)."""
+        event = self.store.get(event_id)
+        if event is None:
+            raise KeyError(event_id)
+        if event.end is None:
+            raise UserError("the event is still open: give a verdict once it has ended")
+        cam = self.cameras.get(event.camera)
+        teaches = label == "normal" or (label is None and event.label == "normal")
+        if label == event.label:
+            return
+        if event.label == "normal" or label == "normal":
+            if cam is None:
+                raise UserError(f"camera {event.camera} is not watched now: its memory cannot be taught")
+            taught = f"event {event_id}"
+            with self._scoring:
+                known = (cam.detector.memory_of(cam.stream) or cam.detector.memory)
+                already = known is not None and taught in known.taught_labels  # a verdict whose record failed
+                if event.label == "normal" or (already and label != "normal"):  # what it taught is taken back
+                    cam.detector.undo_label(taught, cam.stream)
+                if label == "normal" and not already:
+                    path = self.store.media_path(event_id, "motion")
+                    if path is None:
+                        raise UserError("this event has no recorded motion to teach (its model has no memory)")
+                    cam.detector.teach_cells(torch.load(path, weights_only=True).float(), cam.stream, taught)
+                stats = cam.detector.sources[cam.stream].stats or {}
+                memory = cam.detector.memory_of(cam.stream)
+            assert memory is not None
+            version = models.save(self.config.storage, cam.config.name, stats, memory, str(cam.detector.path))
+            cam.model = version.name
+        self.store.set_label(event_id, label, who, cam.model if teaches and cam is not None else None)
 
     def _attach_clip(self, clip: Any) -> None:
         if clip is not None:

@@ -1,8 +1,10 @@
 """The event store of `svdgan serve`: one SQLite database (WAL), one row per event.
 
-An event opens when a camera's alert starts and closes when it ends. Its snapshot and clip are
-files under the store's media folder, named from the event's id (never from request text), and
-are deleted with their row by retention, oldest first.
+An event opens when a camera's alert starts and closes when it ends. Its snapshot, clip and motion
+(the cells an operator's "normal" teaches) are files under the store's media folder, named from the
+event's id (never from request text), and are deleted with their row by retention, oldest first;
+an event an operator confirmed as an anomaly is never deleted. Every operator's verdict (normal,
+anomaly, undone) is a row of `feedback`: what, when and from whom.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from svdgan.serve.config import CameraConfig
 from svdgan.serve.recorder import rebuild_clip
 
 BUSY_TIMEOUT_S = 0.2
@@ -38,11 +41,33 @@ CREATE TABLE IF NOT EXISTS events (
     last_seen REAL,               -- an open event's latest frame (Unix time): where a crash ends it
     why TEXT,                     -- JSON {"reason": ..., "box": [x, y, w, h]} of its peak frame
     start_frame INTEGER,          -- the source's frame numbers of its first and last frames above the threshold
-    end_frame INTEGER
+    end_frame INTEGER,
+    motion TEXT,                  -- file name of its frames' motion cells (what "normal" teaches)
+    label TEXT                    -- the operator's verdict: 'normal', 'anomaly' (kept for ever) or NULL
 );
 CREATE INDEX IF NOT EXISTS events_start ON events (start);
 CREATE INDEX IF NOT EXISTS events_camera ON events (camera, start);
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id INTEGER NOT NULL,
+    camera TEXT NOT NULL,
+    label TEXT NOT NULL,          -- 'normal', 'anomaly' or 'undo'
+    at REAL NOT NULL,             -- Unix time
+    who TEXT NOT NULL,            -- the login it came from: how it authenticated, and its address
+    model TEXT                    -- the camera's model file written for it (normal, undo)
+);
+CREATE TABLE IF NOT EXISTS cameras (  -- cameras added while serve ran (the page, the API), beside the config's
+    name TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    fps REAL NOT NULL,
+    threshold REAL NOT NULL,
+    min_frames INTEGER NOT NULL,
+    end_frames INTEGER NOT NULL,
+    learn TEXT NOT NULL,
+    added REAL NOT NULL
+);
 """
+MEDIA_KINDS = {".webm": "clip", ".jpg": "snapshot", ".pt": "motion"}  # a media file's suffix -> its column
 
 
 @dataclass
@@ -63,6 +88,8 @@ class Event:
     why: dict[str, Any] | None = None  # what made its peak frame unusual, and where: {"reason", "box"}
     start_frame: int | None = None  # the source's frame numbers of its first and last frames above the threshold
     end_frame: int | None = None
+    motion: str | None = None  # file of its frames' motion cells
+    label: str | None = None  # 'normal', 'anomaly' or None
 
     def to_dict(self, curve: bool = False) -> dict[str, Any]:
         data = asdict(self)
@@ -92,7 +119,7 @@ class EventStore:
         self._db.executescript(SCHEMA)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(events)")}
         for column in ("media_error TEXT", "last_seen REAL", "why TEXT", "start_frame INTEGER",
-                       "end_frame INTEGER"):  # a database from before the column
+                       "end_frame INTEGER", "motion TEXT", "label TEXT"):  # a database from before the column
             if column.split()[0] not in columns:
                 self._db.execute(f"ALTER TABLE events ADD COLUMN {column}")
         used = [self._db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0],
@@ -114,7 +141,7 @@ class EventStore:
             recovering = journal.with_name(f".event_{event_id}.recovering")  # out of the new clip's way
             journal.replace(recovering)
             clip = self.media / f"event_{event_id}.webm"
-            if event_id is not None and self.get(event_id) is not None and rebuild_clip(recovering, clip):
+            if self.get(event_id) is not None and rebuild_clip(recovering, clip):
                 self.set_media(event_id, "clip", clip.name)
             recovering.unlink(missing_ok=True)
         for partial in self.media.glob(".*.partial.*"):  # the encoder's or a snapshot's file, cut off
@@ -122,7 +149,9 @@ class EventStore:
         for file in self.media.glob("event_*.*"):
             event_id = _event_id(file.name)
             event = None if event_id is None else self.get(event_id)
-            kind = "clip" if file.suffix == ".webm" else "snapshot"
+            kind = MEDIA_KINDS.get(file.suffix)
+            if kind is None:
+                continue
             if event is None:
                 file.unlink()  # its row was deleted (retention) before the file was
             elif getattr(event, kind) != file.name:
@@ -186,12 +215,12 @@ class EventStore:
                              (end, json.dumps(curve or []), end_frame, event_id))
 
     def set_media(self, event_id: int, kind: str, name: str) -> None:
-        """Record a media file (kind 'snapshot' or 'clip') that now exists under the media folder."""
-        if kind not in ("snapshot", "clip"):
+        """Record a media file (kind 'snapshot', 'clip' or 'motion') that now exists under the media folder."""
+        if kind not in MEDIA_KINDS.values():
             raise ValueError(kind)
         with self._lock:
             self._db.execute(f"UPDATE events SET {kind} = ? WHERE id = ?", (name, event_id))
-            row = self._db.execute("SELECT snapshot, clip FROM events WHERE id = ?", (event_id,)).fetchone()
+            row = self._db.execute("SELECT snapshot, clip, motion FROM events WHERE id = ?", (event_id,)).fetchone()
             size = sum((self.media / n).stat().st_size for n in row if n and (self.media / n).is_file())
             self._db.execute("UPDATE events SET bytes = ? WHERE id = ?", (size, event_id))
 
@@ -199,6 +228,48 @@ class EventStore:
         with self._lock:
             cursor = self._db.execute("UPDATE events SET reviewed = ? WHERE id = ?", (int(reviewed), event_id))
         return cursor.rowcount == 1
+
+    def set_label(self, event_id: int, label: str | None, who: str, model: str | None = None) -> None:
+        """An operator's verdict on an event ('normal', 'anomaly', or None: undone), recorded in `feedback`."""
+        if label not in ("normal", "anomaly", None):
+            raise ValueError(label)
+        with self._lock:
+            row = self._db.execute("SELECT camera FROM events WHERE id = ?", (event_id,)).fetchone()
+            if row is None:
+                raise KeyError(event_id)
+            self._db.execute("BEGIN")
+            try:
+                self._db.execute("UPDATE events SET label = ? WHERE id = ?", (label, event_id))
+                self._db.execute("INSERT INTO feedback (event_id, camera, label, at, who, model) "
+                                 "VALUES (?, ?, ?, ?, ?, ?)", (event_id, row[0], label or "undo", time.time(), who,
+                                                               model))
+                self._db.execute("COMMIT")
+            except sqlite3.Error:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def feedback(self, camera: str | None = None) -> list[dict[str, Any]]:
+        """Every verdict, oldest first."""
+        sql = "SELECT event_id, camera, label, at, who, model FROM feedback"
+        with self._lock:
+            rows = self._db.execute(sql + (" WHERE camera = ?" if camera else "") + " ORDER BY id",
+                                    (camera,) if camera else ()).fetchall()
+        return [dict(zip(("event_id", "camera", "label", "at", "who", "model"), r)) for r in rows]
+
+    def add_camera(self, cam: CameraConfig) -> None:
+        """A camera added while serve runs, watched again after a restart."""
+        with self._lock:
+            self._db.execute("INSERT INTO cameras (name, source, fps, threshold, min_frames, end_frames, learn, "
+                             "added) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                             (cam.name, cam.source, cam.fps, cam.threshold, cam.min_frames, cam.end_frames, cam.learn,
+                              time.time()))
+
+    def added_cameras(self) -> list[CameraConfig]:
+        with self._lock:
+            rows = self._db.execute("SELECT name, source, fps, threshold, min_frames, end_frames, learn FROM cameras "
+                                    "ORDER BY added").fetchall()
+        return [CameraConfig(name, source, threshold, min_frames, fps=fps, end_frames=end_frames, learn=learn)
+                for name, source, fps, threshold, min_frames, end_frames, learn in rows]
 
     def get(self, event_id: int) -> Event | None:
         return self._one("WHERE id = ?", (event_id,))
@@ -218,9 +289,9 @@ class EventStore:
         return [_event(r) for r in rows]
 
     def media_path(self, event_id: int, kind: str) -> Path | None:
-        """The file of an event's snapshot or clip, looked up from the database."""
+        """The file of an event's snapshot, clip or motion, looked up from the database."""
         event = self.get(event_id)
-        name = None if event is None else (event.snapshot if kind == "snapshot" else event.clip)
+        name = None if event is None else getattr(event, kind)
         if name is None:
             return None
         path = self.media / name
@@ -241,21 +312,22 @@ class EventStore:
                           free_bytes: Callable[[], int] | None = None) -> int:
         """Delete closed events (rows and files), oldest first, while one is older than max_age_s,
         the storage folder holds more than max_bytes, or the disk has less than min_free_bytes free.
-        Open events are never deleted. Returns how many were deleted."""
+        Open events, and events an operator confirmed as anomalies, are never deleted. Returns how many
+        were deleted."""
         now = time.time() if now is None else now
         free_bytes = free_bytes or (lambda: shutil.disk_usage(self.folder).free)
         total = self.folder_bytes() if max_bytes is not None else 0
         deleted = 0
         with self._lock:
-            rows = self._db.execute("SELECT id, start, snapshot, clip FROM events "
-                                    "WHERE end IS NOT NULL ORDER BY start, id").fetchall()
-            for event_id, start, snapshot, clip in rows:
+            rows = self._db.execute("SELECT id, start, snapshot, clip, motion FROM events WHERE end IS NOT NULL "
+                                    "AND label IS NOT 'anomaly' ORDER BY start, id").fetchall()
+            for event_id, start, *files in rows:
                 too_old = max_age_s is not None and now - start > max_age_s
                 too_big = max_bytes is not None and total > max_bytes
                 too_full = min_free_bytes is not None and free_bytes() < min_free_bytes
                 if not (too_old or too_big or too_full):
                     break
-                for name in (snapshot, clip):
+                for name in files:
                     if name:
                         path = self.media / name
                         total -= path.stat().st_size if path.is_file() else 0
@@ -272,14 +344,14 @@ def _json(value: dict[str, Any] | None) -> str | None:
 
 def _event(row: tuple) -> Event:
     (event_id, camera, start, end, peak_score, peak_frame, snapshot, clip, size, reviewed, curve, media_error,
-     last_seen, why, start_frame, end_frame) = row
+     last_seen, why, start_frame, end_frame, motion, label) = row
     return Event(event_id, camera, start, end, peak_score, peak_frame, snapshot, clip, size, bool(reviewed),
                  json.loads(curve) if curve else None, media_error, last_seen, json.loads(why) if why else None,
-                 start_frame, end_frame)
+                 start_frame, end_frame, motion, label)
 
 
 def _event_id(name: str) -> int | None:
-    """'event_12.webm' or 'event_12.partial.webm' -> 12."""
+    """'event_12.webm', 'event_12.motion.pt' or 'event_12.partial.webm' -> 12."""
     stem = name.split(".", 1)[0]
     number = stem.removeprefix("event_")
     return int(number) if stem.startswith("event_") and number.isdigit() else None

@@ -12,14 +12,17 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
+from svdgan.defaults import LEARN
+from svdgan.errors import UserError
 from svdgan.serve.access import SECURITY_HEADERS, SESSION_COOKIE, SESSION_SECONDS, Access
+from svdgan.serve.config import camera_config
 from svdgan.serve.engine import Engine
 from svdgan.serve.store import EventStore
 
@@ -39,6 +42,22 @@ class Review(BaseModel):
     reviewed: bool = True
 
 
+class NewCamera(BaseModel):
+    name: str
+    source: str
+    fps: float = 10.0  # a synthetic source's rate (others keep theirs)
+    threshold: float = 1.0
+    learn: str = LEARN  # its normal learnt from this much of its footage first: frames ("600"), "90s", "10m"
+
+
+class LearnMore(BaseModel):
+    learn: str = LEARN
+
+
+class Feedback(BaseModel):
+    label: Literal["normal", "anomaly"] | None  # None: the verdict given before is undone
+
+
 def create_app(engine: Engine, token: str | None = None, access: Access | None = None) -> FastAPI:
     """The app over a running engine. `access`: who may use it (default: loopback names, `token`)."""
     app = FastAPI(title="svdgan serve", version="1", docs_url=None, redoc_url=None,
@@ -53,12 +72,23 @@ def create_app(engine: Engine, token: str | None = None, access: Access | None =
 
     app.include_router(_login_routes(access))
     app.include_router(_camera_routes(engine, MjpegViewers()))
-    app.include_router(_event_routes(engine.store))
+    app.include_router(_event_routes(engine))
     return app
 
 
 def _client(request: Request) -> str:
     return request.client.host if request.client else "?"
+
+
+def _who(request: Request) -> str:
+    """The login a change came from, for the feedback record: how it authenticated, and from where."""
+    if request.cookies.get(SESSION_COOKIE):
+        kind = "session " + request.cookies[SESSION_COOKIE][:8]  # a prefix names the login, never its secret whole
+    elif request.headers.get("authorization"):
+        kind = "bearer token"
+    else:
+        kind = "no token"
+    return f"{kind} from {_client(request)}"
 
 
 def _add_guard(app: FastAPI, access: Access) -> None:
@@ -164,11 +194,30 @@ def _camera_routes(engine: Engine, viewers: MjpegViewers) -> APIRouter:
     @router.get("/api/cameras", summary="The cameras and their alert settings")
     def cameras() -> list[dict[str, Any]]:
         return [{"name": c.config.name, "threshold": c.config.threshold, "min_frames": c.config.min_frames,
-                 "end_frames": c.config.end_frames, "ignore": c.config.ignore} for c in engine.cameras.values()]
+                 "end_frames": c.config.end_frames, "ignore": c.config.ignore,
+                 "learning": c.learner is not None, "model": c.model} for c in list(engine.cameras.values())]
+
+    @router.post("/api/cameras", summary="Add a camera: it learns its normal from its own footage, then watches")
+    def add_camera(body: NewCamera) -> dict[str, Any]:
+        try:
+            cam = camera_config(body.model_dump(), "camera")
+            engine.add_camera(cam)
+        except UserError as exc:
+            raise HTTPException(422, str(exc).removeprefix("bad serve config: ")) from None
+        return engine.cameras[cam.name].health()
+
+    @router.post("/api/cameras/{name}/learn", summary="Learn more: the scene as it is now added to the same memory")
+    def learn_more(name: str, body: LearnMore) -> dict[str, Any]:
+        camera_or_404(name)
+        try:
+            engine.learn_more(name, body.learn)
+        except UserError as exc:
+            raise HTTPException(409, str(exc)) from None
+        return engine.cameras[name].health()
 
     @router.get("/api/stats", summary="Health per camera (frames/s, latency, reconnecting, stale) and parts that fail")
     def stats() -> dict[str, Any]:
-        return {"cameras": [c.health() for c in engine.cameras.values()], "faults": engine.faults.to_dict()}
+        return {"cameras": [c.health() for c in list(engine.cameras.values())], "faults": engine.faults.to_dict()}
 
     @router.get("/api/cameras/{name}/scores", summary="The camera's recent scores, for the live curve")
     def scores(name: str, seconds: float = Query(60.0, gt=0, le=3600)) -> dict[str, Any]:
@@ -213,9 +262,10 @@ async def _mjpeg_parts(cam: Any, frames: int, done: Callable[[], None]) -> Async
         done()
 
 
-def _event_routes(store: EventStore) -> APIRouter:
-    """Events, their media and their review."""
+def _event_routes(engine: Engine) -> APIRouter:
+    """Events, their media, their review and the operator's verdicts."""
     router = APIRouter()
+    store: EventStore = engine.store
 
     def event_or_404(event_id: int) -> Any:
         event = store.get(event_id)
@@ -253,5 +303,21 @@ def _event_routes(store: EventStore) -> APIRouter:
         event_or_404(event_id)
         store.set_reviewed(event_id, body.reviewed)
         return event_or_404(event_id).to_dict()
+
+    @router.post("/api/events/{event_id}/feedback",
+                 summary="The operator's verdict: normal (its camera learns the event's motion), anomaly "
+                 "(confirmed, never deleted by retention) or null (undo)")
+    def feedback(event_id: int, body: Feedback, request: Request) -> dict[str, Any]:
+        event_or_404(event_id)
+        try:
+            engine.feedback(event_id, body.label, _who(request))
+        except UserError as exc:
+            raise HTTPException(409, str(exc)) from None
+        store.set_reviewed(event_id, True)
+        return event_or_404(event_id).to_dict()
+
+    @router.get("/api/feedback", summary="Every verdict given, oldest first: what, when, from which login")
+    def feedback_log(camera: str | None = Query(None, max_length=64)) -> list[dict[str, Any]]:
+        return store.feedback(camera)
 
     return router

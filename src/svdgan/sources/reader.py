@@ -59,21 +59,26 @@ class SourceReader(threading.Thread):
                 continue
 
 
-def next_frames(readers: list[SourceReader]) -> Iterator[list[tuple[int, Frame, float]]]:
-    """The next frame of every source that has one; waits while none has."""
-    active = set(range(len(readers)))
-    while active:
+def next_frames(readers: list[SourceReader], ended: set[int] | None = None
+                ) -> Iterator[list[tuple[int, Frame, float]]]:
+    """The next frame of every source that has one; waits while none has. Readers appended to the
+    list meanwhile join in (a camera added to a running server); it ends when every reader has.
+    `ended`: the readers known to have ended, kept across calls."""
+    ended = set() if ended is None else ended
+    while len(ended) < len(readers):
         batch = []
-        for i in sorted(active):
+        for i in range(len(readers)):
+            if i in ended:
+                continue
             try:
                 item = readers[i].queue.get_nowait()
             except queue.Empty:
                 continue
             if item is _END:
-                active.discard(i)
+                ended.add(i)
             else:
                 batch.append((i, *item))
         if batch:
             yield batch
-        elif active:
+        elif len(ended) < len(readers):
             time.sleep(0.001)

@@ -15,7 +15,8 @@ from svdgan.sources.video import Frame, Source
 class SynthSource(Source):
     """A live synthetic camera (`synthetic:SEED`): the demo scene of `svdgan synth` going on at
     `fps`; an anomaly enters during every `anomaly_every`-th clip of `clip_frames` frames (each kind
-    of `sources.scene.ANOMALY_KINDS` in turn). For `svdgan serve` with no set-up."""
+    of `sources.scene.ANOMALY_KINDS` in turn), after the first `normal_first` clips. For `svdgan serve`
+    with no set-up."""
 
     live = True
 
@@ -24,6 +25,7 @@ class SynthSource(Source):
         self.name, self.seed, self.fps = name, seed, fps
         self.anomaly_every, self.sleep = anomaly_every, sleep
         self.cfg = SynthConfig(width=size[0], height=size[1], frames=clip_frames, seed=seed)
+        self.normal_first = 0  # clips with no anomaly at the start of the stream (what a camera learns from)
 
     def labelled_clips(self) -> Iterator[tuple[list[np.ndarray], str | None, list[int]]]:
         """The live stream, one scene that goes on (no cut), in clips of `clip_frames` frames,
@@ -33,7 +35,7 @@ class SynthSource(Source):
         rng = np.random.default_rng([self.seed, 3])
         scene, frames_per_clip, k = Scene(self.cfg, rng, background, top, bottom), self.cfg.frames, 0
         while True:
-            odd = self.anomaly_every > 0 and k % self.anomaly_every == self.anomaly_every - 1
+            odd = self.anomaly_every > 0 and k % self.anomaly_every == self.anomaly_every - 1 and k >= self.normal_first
             kind = ANOMALY_KINDS[(k // max(self.anomaly_every, 1)) % len(ANOMALY_KINDS)] if odd else None
             enters = int(rng.integers(frames_per_clip // 5, frames_per_clip // 2)) if odd else -1
             frames, labels = [], []
