@@ -404,3 +404,13 @@ def test_alarms_on_a_dataset_before_and_after_feedback(synthetic_dataset, tmp_pa
     m = measures([one], fps=10.0)
     assert (m["event_precision"], m["event_recall"], m["false_alarms"]) == (0.5, 1.0, 1)
     assert m["mean_delay_s"] == 0.4 and m["false_alarms_per_hour"] == 1 / (40 / 10 / 3600)
+
+
+@pytest.mark.parametrize("layout", ["ucsd_dataset", "video_dataset", "frame_folder_dataset"])
+def test_alarms_on_real_footage_read_every_layout(layout, request):
+    from benchmarks.events_real import run
+
+    root = request.getfixturevalue(layout)
+    results = run(root, heldout=True, fps=None if layout == "ucsd_dataset" else 10.0, progress=False)
+    assert results["fps"] == 10.0 and results["before"]["videos"] == results["after"]["videos"] > 1
+    assert results["before"]["anomalies"] >= 1  # the layout's ground truth was read

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import sys
 from pathlib import Path
 
@@ -129,7 +130,9 @@ def _cmd_serve(args: argparse.Namespace) -> None:
     if args.token is not None:
         raise UserError("--token would show the token to every user of this machine (ps): set SVDGAN_TOKEN "
                         "or pass --token-file")
-    serve(args.config, args.host, args.port, args.token_file, args.storage, args.certfile, args.keyfile)
+    worker = None if args.worker is None else (args.worker or f"{socket.gethostname()}-{args.port}")
+    serve(args.config, args.host, args.port, args.token_file, args.storage, args.certfile, args.keyfile, args.db,
+          worker, args.review, args.advertise)
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
@@ -309,6 +312,15 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--certfile", help="serve HTTPS with this certificate (PEM), with --keyfile")
     p.add_argument("--keyfile", help="the certificate's private key (PEM)")
     p.add_argument("--storage", help="folder for events.db and the media (overrides the config)")
+    p.add_argument("--db", metavar="URL", help="postgresql://USER@HOST/NAME: events, cameras, models and verdicts in "
+                   "PostgreSQL (default: the config's database, $SVDGAN_DATABASE, else SQLite in --storage)")
+    p.add_argument("--worker", nargs="?", const="", metavar="NAME",
+                   help="a site's worker (with --db): score the cameras it leases, shared with the other workers "
+                   "(NAME default: HOST-PORT); the config's cameras join the site's")
+    p.add_argument("--review", action="store_true", help="a site's review page (with --db): every camera and event "
+                   "of the site, scoring none")
+    p.add_argument("--advertise", metavar="URL", help="the address the site's other processes reach this one at "
+                   "(default: http://HOST:PORT from --host)")
     p.set_defaults(func=_cmd_serve)
 
 

@@ -13,3 +13,7 @@ PRECISION = "auto"  # a generator's arithmetic: bfloat16 where the processor run
 MODE = "exact"  # a generator's streaming: exact (= its last T frames) or fast (its state carried)
 MAX_EVENT_SECONDS = 300.0  # serve: a longer event is closed and the next one opened (each with its clip)
 LEARN = "10m"  # serve: a camera with no model learns its normal from this much of its own footage first
+# serve on a site (several workers, one PostgreSQL): a worker renews its cameras' leases this often, and
+# a camera whose worker stopped is scored by another within TAKEOVER_S
+RENEW_S = 5.0
+TAKEOVER_S = 30.0

@@ -46,7 +46,9 @@ def test_exact_detection_equals_evaluate_and_writes_events(model, synthetic_data
     assert code == 0 and out == ""  # events went to their file
     folder, other = scores_of(tmp_path / "s_0.csv"), scores_of(tmp_path / "s_1.csv")  # one file per source
     assert len(folder) == 24 and len(other) == 7
-    np.testing.assert_allclose(folder, offline, rtol=1e-6, atol=1e-6)
+    # the same arithmetic in other batch shapes: float32 rounding may differ by a few units in the last place
+    # (seen on an AMD EPYC: 3.7e-6 on one frame scoring 2.23)
+    np.testing.assert_allclose(folder, offline, rtol=1e-5, atol=1e-6)
     records = [json.loads(line) for line in events.read_text().splitlines()]
     assert all({"source", "start_frame", "end_frame", "peak_frame", "peak_score", "reason"} <= set(r) for r in records)
     mine = [r for r in records if r["source"].endswith("01")]

@@ -20,6 +20,8 @@ from svdgan.sources.video import redact
 from .test_serve import TOKEN, camera_model  # noqa: F401 (a fixture)
 from .test_serve_live import LiveScene, _chrome, free_port, serving
 
+pytestmark = pytest.mark.usefixtures("backend")  # each test on SQLite and on PostgreSQL
+
 
 @pytest.fixture
 def secured(camera_model, tmp_path):  # noqa: F811

@@ -5,7 +5,6 @@ import contextlib
 import errno
 import os
 import shutil
-import sqlite3
 import threading
 import time
 
@@ -16,13 +15,17 @@ from fastapi.testclient import TestClient
 from svdgan.cli import main
 from svdgan.serve import lock_storage
 from svdgan.serve.config import CameraConfig, ServeConfig
+from svdgan.serve.database import WAL_LIMIT_BYTES
 from svdgan.serve.engine import Engine
-from svdgan.serve.store import WAL_LIMIT_BYTES, EventStore
+from svdgan.serve.store import EventStore
 from svdgan.serve.web import create_app
 from svdgan.sources.video import CaptureSource
 
+from .conftest import lock_database
 from .test_serve import LOCAL, SIZE, camera_model  # noqa: F401 (a fixture)
 from .test_serve_live import LiveScene, free_port
+
+pytestmark = pytest.mark.usefixtures("backend")  # each test on SQLite and on PostgreSQL
 
 
 def wait_for(condition, seconds=30.0, what="the condition"):
@@ -82,14 +85,12 @@ def test_media_folder_replaced_by_a_file_loses_only_that_media_and_recording_res
 
 def test_a_database_locked_for_10_s_delays_the_rows_and_loses_none(two_cameras):
     engine, lobby, client = two_cameras
-    blocker = sqlite3.connect(engine.store.folder / "events.db", isolation_level=None, check_same_thread=False)
-    blocker.execute("BEGIN EXCLUSIVE")
+    release = lock_database(engine.store)
     released = threading.Event()
 
     def release_later():
         time.sleep(10)
-        blocker.execute("COMMIT")
-        blocker.close()
+        release()
         released.set()
 
     threading.Thread(target=release_later, daemon=True).start()

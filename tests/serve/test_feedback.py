@@ -14,6 +14,8 @@ from svdgan.serve.web import create_app
 from ..conftest import write_frame_folder
 from .test_serve import LOCAL, TOKEN, ScriptedSource, scene
 
+pytestmark = pytest.mark.usefixtures("backend")  # each test on SQLite and on PostgreSQL
+
 
 @pytest.fixture(scope="module")
 def memory_model(tmp_path_factory):
@@ -45,8 +47,7 @@ def test_normal_teaches_the_camera_across_restarts_and_undo_takes_it_back(memory
     auth = {"Authorization": f"Bearer {TOKEN}"}
     answer = client.post(f"/api/events/{event.id}/feedback", json={"label": "normal"}, headers=auth)
     assert answer.status_code == 200 and answer.json()["label"] == "normal" and answer.json()["reviewed"]
-    version = models.latest(tmp_path, "lobby")
-    assert version is not None and version.name == "v000001.pt"  # on disk before the answer
+    assert models.latest(engine.store, "lobby") == "v000001"  # committed before the answer
     [record] = client.get("/api/feedback", headers=auth).json()
     assert record["label"] == "normal" and record["who"].startswith("bearer token from") and record["model"]
 
@@ -55,7 +56,7 @@ def test_normal_teaches_the_camera_across_restarts_and_undo_takes_it_back(memory
 
     client = TestClient(create_app(again, TOKEN), base_url=LOCAL)
     assert client.post(f"/api/events/{event.id}/feedback", json={"label": None}, headers=auth).json()["label"] is None
-    assert models.latest(tmp_path, "lobby").name == "v000002.pt"
+    assert models.latest(again.store, "lobby") == "v000002"
     back = watch(tmp_path, memory_model, crossing)
     assert len(back.store.list()) == 2  # undone: the crossing is an event again
     labels = [r["label"] for r in back.store.feedback()]
@@ -70,7 +71,7 @@ def test_a_confirmed_anomaly_outlives_retention_and_an_open_event_gets_no_verdic
     assert engine.store.enforce_retention(max_age_s=0) == 1
     [kept] = engine.store.list()
     assert kept.id == events[0].id and kept.label == "anomaly" and engine.store.media_path(kept.id, "clip")
-    assert models.latest(tmp_path, "lobby") is None  # confirming teaches nothing
+    assert models.latest(engine.store, "lobby") is None  # confirming teaches nothing
     opened = engine.store.open("lobby", 0.0, 2.0, 1)
     client = TestClient(create_app(engine, TOKEN), base_url=LOCAL)
     answer = client.post(f"/api/events/{opened.id}/feedback", json={"label": "normal"},

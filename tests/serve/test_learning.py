@@ -3,6 +3,7 @@ then scoring with its own memory; a restart in the middle of learning goes on fr
 
 import time
 
+import pytest
 from fastapi.testclient import TestClient
 
 from svdgan.serve import models
@@ -12,6 +13,8 @@ from svdgan.serve.store import EventStore
 from svdgan.serve.web import create_app
 
 from .test_serve import LOCAL, TOKEN
+
+pytestmark = pytest.mark.usefixtures("backend")  # each test on SQLite and on PostgreSQL
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -39,8 +42,8 @@ def test_a_camera_added_on_the_api_learns_then_scores(tmp_path):
               or progress[-1]["learning"] is None)
         assert any(0 < p["learn_frames"] < 120 and p["state"] == "learning" for p in progress)  # progress shown
         until(lambda: engine.cameras["gate"].scores)  # then it scores with its own memory
-        assert models.latest(tmp_path, "gate").name == "v000001.pt" and not (models.folder(tmp_path, "gate")
-                                                                            / "learning.pt").exists()
+        assert models.latest(engine.store, "gate") == "v000001" and not (models.folder(tmp_path, "gate")
+                                                                        / "learning.pt").exists()
         bad = client.post("/api/cameras", json={"name": "no/slash", "source": "synthetic:1"}, headers=AUTH)
         assert bad.status_code == 422 and "name" in bad.json()["detail"]
         again = client.post("/api/cameras", json={"name": "gate", "source": "synthetic:1"}, headers=AUTH)
@@ -48,7 +51,7 @@ def test_a_camera_added_on_the_api_learns_then_scores(tmp_path):
         more = client.post("/api/cameras/gate/learn", json={"learn": "40"}, headers=AUTH)
         assert more.status_code == 200 and more.json()["learning"] == "gathering" and more.json()["score"] is not None
         until(lambda: engine.cameras["gate"].learner is None)  # learnt more, scoring all along
-        assert models.latest(tmp_path, "gate").name == "v000002.pt"
+        assert models.latest(engine.store, "gate") == "v000002"
     finally:
         engine.stop()
     restarted = Engine(ServeConfig([], storage=str(tmp_path)), EventStore(tmp_path))
@@ -69,14 +72,12 @@ def test_a_restart_in_the_middle_of_learning_goes_on_learning(tmp_path):
     again.start()
     try:
         until(lambda: again.cameras["yard"].scores)
-        assert models.latest(tmp_path, "yard") is not None
+        assert models.latest(again.store, "yard") is not None
     finally:
         again.stop()
 
 
 def test_learn_more_is_for_cameras_that_learnt_their_own(tmp_path):
-    from .test_feedback import scene  # noqa: F401 (the frames module)
-
     config = ServeConfig([CameraConfig("lobby", "synthetic:1", checkpoint="shipped")], storage=str(tmp_path))
     engine = Engine(config, EventStore(tmp_path))
     client = TestClient(create_app(engine, TOKEN), base_url=LOCAL)

@@ -22,8 +22,11 @@ from svdgan.serve.engine import Engine
 from svdgan.serve.store import EventStore
 from svdgan.sources.video import Frame, Source
 
+from .conftest import store_url
 from .test_feedback import memory_model  # noqa: F401 (a fixture)
 from .test_serve import SIZE, camera_model  # noqa: F401 (a fixture)
+
+pytestmark = pytest.mark.usefixtures("backend")  # each test on SQLite and on PostgreSQL
 
 # The README's screenshots: SVDGAN_SCREENSHOTS=docs pytest tests/test_serve_live.py -k chromium
 SCREENSHOTS = os.environ.get("SVDGAN_SCREENSHOTS")
@@ -227,11 +230,44 @@ def test_a_camera_added_on_the_page_learns_then_scores_and_raises_events(tmp_pat
             _wait(lambda: "learning its normal:" in driver.execute_script(state) and " of 40 frames" in
                   driver.execute_script(state), timeout=20)  # progress, live on the page
             _wait(lambda: driver.execute_script(state).startswith("score"), timeout=30)  # learnt: it scores
-            assert engine.cameras["gate"].model == "v000001.pt"
+            assert engine.cameras["gate"].model == "v000001"
             _wait(lambda: "new" in alerts, timeout=60)  # the synthetic camera's anomaly, after its normal clips
     finally:
         driver.quit()
         engine.stop()
+
+
+def test_a_restart_in_the_middle_of_learning_goes_on_learning_on_the_page(tmp_path):
+    import re
+
+    from svdgan.serve.web import create_app
+
+    config = ServeConfig([CameraConfig("yard", "synthetic:3", fps=40.0, learn="2000")], storage=str(tmp_path))
+    state = "return (document.querySelector('#cam-yard .state') || {}).textContent || ''"
+
+    def gathered(driver) -> int:
+        found = re.search(r"learning its normal: (\d+) of 2000 frames", driver.execute_script(state))
+        return int(found.group(1)) if found else -1
+
+    driver = _chrome()
+    before = 0  # frames gathered when the first server stopped
+    try:
+        for run in range(2):
+            engine = Engine(config, EventStore(tmp_path))
+            engine.start()
+            with serving(create_app(engine)) as port:
+                driver.get(f"http://127.0.0.1:{port}/#/live")
+                if run == 0:
+                    _wait(lambda: gathered(driver) >= 60, timeout=30)
+                else:  # after the restart: on from where it was, not from 0
+                    first = _wait(lambda: gathered(driver) if gathered(driver) >= 0 else None, timeout=30)
+                    assert first >= before > 0
+                    _wait(lambda first=first: gathered(driver) > first, timeout=30)  # and goes on
+            engine.stop()
+            if run == 0:
+                before = engine.cameras["yard"].learner.gathered
+    finally:
+        driver.quit()
 
 
 def test_mqtt_new_and_end_with_matching_ids(camera_model, tmp_path):  # noqa: F811
@@ -281,8 +317,9 @@ def _port_open(port: int) -> bool:
 
 
 def test_sigkill_mid_event_ends_the_open_event_at_its_last_frame_with_a_clip_that_plays(
-        camera_model, tmp_path):  # noqa: F811
+        camera_model, tmp_path, backend):  # noqa: F811
     storage = tmp_path / "storage"
+    url = store_url(backend, storage)
     code = f"""
 import sys, time
 sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
@@ -293,7 +330,7 @@ from svdgan.serve.engine import Engine
 scene = LiveScene("lobby")
 config = ServeConfig([CameraConfig("lobby", "s", threshold=1.5, min_frames=2, checkpoint={str(camera_model)!r})],
                      storage={str(storage)!r}, pre_seconds=0.3, post_seconds=0.3)
-engine = Engine(config, EventStore({str(storage)!r}),
+engine = Engine(config, EventStore({str(storage)!r}, {url!r}),
                 lambda cam, kind, p: print(kind, p["id"], flush=True), sources={{"lobby": scene}})
 engine.start()
 time.sleep(1.0); scene.inject(20)
@@ -365,13 +402,13 @@ def test_mqtt_with_a_password_says_online_and_offline_and_a_bad_prefix_is_refuse
         seen, subscribed = [], threading.Event()
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="watcher")
         client.username_pw_set("cams", "s3cret-pass")
-        client.on_connect = lambda c, *_: c.subscribe("site/cams/availability", qos=1)
+        client.on_connect = lambda c, *_: c.subscribe("site/cams/#", qos=1)  # the intruder's topic too
         client.on_subscribe = lambda *_: subscribed.set()
         client.on_message = lambda c, u, m: seen.append(m.payload.decode())
         client.connect("127.0.0.1", port)
         client.loop_start()
         assert subscribed.wait(10)
-        refused = MqttPublisher(MqttSettings("127.0.0.1", port, "site/cams", "cams", "wrong"), client_id="intruder")
+        refused = MqttPublisher(MqttSettings("127.0.0.1", port, "site/cams", "cams", "wrong"), "intruder")
         time.sleep(1)
         assert seen == []  # a wrong password publishes nothing
         refused.client.loop_stop()

@@ -1,6 +1,8 @@
 """`svdgan serve`: watch several cameras live in a browser, review what was flagged, get events
 over HTTP and MQTT. One process: the scoring loop over the Detector (engine.py), the event
-store (store.py), the clips and snapshots (recorder.py), the web page and API (web.py), MQTT (mqtt.py).
+store (store.py on database.py: SQLite, or PostgreSQL), the clips and snapshots (recorder.py),
+the web page and API (web.py), MQTT (mqtt.py). Several processes on one PostgreSQL make a site
+(site.py): workers that share the cameras through leases, and review pages over all of them.
 """
 
 from __future__ import annotations
@@ -8,8 +10,11 @@ from __future__ import annotations
 import fcntl
 import ipaddress
 import os
+import re
+import signal
 import socket
 import sys
+import time
 from pathlib import Path
 from typing import IO
 
@@ -18,6 +23,7 @@ from svdgan.serve.access import Access, allowed_hosts, read_token
 from svdgan.serve.config import ServeConfig, demo_config, load_serve_config
 
 MAX_CONNECTIONS = 200  # concurrent HTTP connections; beyond, uvicorn answers 503
+SITE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # a worker's name: in MQTT topics and the page
 
 
 def is_loopback(host: str) -> bool:
@@ -35,8 +41,13 @@ def check_binding(host: str, token: str | None) -> None:
 
 
 def serve(config_path: str | None = None, host: str = "127.0.0.1", port: int = 8080, token_file: str | None = None,
-          storage: str | None = None, certfile: str | None = None, keyfile: str | None = None) -> None:
-    """Run until Ctrl-C or SIGTERM."""
+          storage: str | None = None, certfile: str | None = None, keyfile: str | None = None,
+          database: str | None = None, worker: str | None = None, review: bool = False,
+          advertise: str | None = None) -> None:
+    """Run until Ctrl-C or SIGTERM. `database`: a postgresql:// URL (None: the config's, else SQLite
+    in storage); `worker`: this process's name on a site (it scores the cameras it leases);
+    `review`: a site's review page, scoring nothing; `advertise`: the URL other processes of the
+    site reach this one at."""
     token = read_token(token_file)
     check_binding(host, token)
     if (certfile is None) != (keyfile is None):
@@ -44,9 +55,22 @@ def serve(config_path: str | None = None, host: str = "127.0.0.1", port: int = 8
     for path in (certfile, keyfile):
         if path is not None and not Path(path).is_file():
             raise UserError(f"TLS file not found: {path}")
-    config: ServeConfig = load_serve_config(config_path) if config_path else demo_config()
+    on_site = worker is not None or review
+    if worker is not None and review:
+        raise UserError("a process is a site's --worker or its --review page, not both")
+    config: ServeConfig = load_serve_config(config_path) if config_path else (
+        ServeConfig([]) if on_site else demo_config())
     if storage:
         config.storage = storage
+    config.database = database or config.database or os.environ.get("SVDGAN_DATABASE") or None
+    if on_site and not (config.database or "").startswith(("postgresql", "postgres:")):
+        raise UserError("a site's processes share one PostgreSQL database: pass --db postgresql://USER@HOST/NAME "
+                        "(or set database: in the config, or $SVDGAN_DATABASE)")
+    scheme = "https" if certfile else "http"
+    name = worker or (f"review-{socket.gethostname()}-{port}" if review else None)
+    if name is not None and not SITE_NAME.match(name):
+        raise UserError("--worker NAME: 1-64 letters, digits, '.', '-' or '_'")
+    advertise = advertise or f"{scheme}://{socket.gethostname() if host in ('0.0.0.0', '::') else host}:{port}"
     try:
         import uvicorn
     except ImportError:
@@ -55,31 +79,51 @@ def serve(config_path: str | None = None, host: str = "127.0.0.1", port: int = 8
     _check_cameras(config)
 
     from svdgan.serve.engine import Engine
+    from svdgan.serve.site import Site, SiteWorker
     from svdgan.serve.store import EventStore
     from svdgan.serve.web import create_app
 
     lock = lock_storage(Path(config.storage))
-    store = EventStore(Path(config.storage))
+    store = EventStore(Path(config.storage), config.database, worker=name)
     publisher = None
     if config.mqtt is not None:
         from svdgan.serve.mqtt import MqttPublisher
 
-        publisher = MqttPublisher(config.mqtt)
-    engine = Engine(config, store, publisher)
+        publisher = MqttPublisher(config.mqtt, name)
+    engine = Engine(config, store, publisher, on_site=on_site)
+    site = Site(store, name, advertise, config.takeover_s, config.renew_s) if name is not None else None
+    rounds = None
+    if site is not None and worker is not None:
+        rounds = SiteWorker(site, engine.start_camera, engine.stop_camera,
+                            lambda: [c.health() for c in list(engine.cameras.values())], engine.faults.note)
+        engine.may_score = lambda: time.monotonic() < rounds.deadline
     engine.start()
-    scheme = "https" if certfile else "http"
-    print(f"svdgan: serving {len(engine.cameras)} camera(s) on {scheme}://{host}:{port}/ "
-          f"(events in {config.storage})", file=sys.stderr, flush=True)
+    if rounds is not None:
+        rounds.start()
+    what = (f"worker {name} of the site in {store.engine.url.render_as_string(hide_password=True)}" if worker
+            else "the site's review page" if review else f"{len(engine.cameras)} camera(s)")
+    print(f"svdgan: serving {what} on {scheme}://{host}:{port}/ (events in {config.database or config.storage})",
+          file=sys.stderr, flush=True)
     access = Access(token, allowed_hosts(host, config.allowed_hosts), secure=certfile is not None)
+    # uvicorn stops on SIGTERM, then raises it again under the handler it found: make that one end
+    # the process through the clean-up below (open events ended, clips kept, a worker's cameras let go)
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
-        uvicorn.run(create_app(engine, access=access), host=host, port=port, log_level="warning",
+        uvicorn.run(create_app(engine, access=access, site=site), host=host, port=port, log_level="warning",
                     limit_concurrency=MAX_CONNECTIONS, ssl_certfile=certfile, ssl_keyfile=keyfile)
     finally:
+        if rounds is not None:
+            rounds.stop.set()
+            rounds.join(15)  # its cameras stopped and let go: the others take them at once
         engine.stop()
         if publisher is not None:
             publisher.close()
         store.close()
         lock.close()
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def lock_storage(folder: Path) -> IO[str]:

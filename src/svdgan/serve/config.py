@@ -9,6 +9,8 @@
     mqtt: {enabled: false, host: 127.0.0.1, port: 1883, topic_prefix: svdgan,
            username: null, password_file: null, tls: false, ca_certs: null}  # password: or $SVDGAN_MQTT_PASSWORD
     allowed_hosts: [cams.example.org]  # Host names the page may be reached by, besides loopback and --host
+    database: null                   # null: SQLite in storage; postgresql://USER@HOST/NAME (or --db)
+    site: {takeover_seconds: 30, renew_seconds: 5}  # workers on one PostgreSQL: a stopped worker's cameras move
     cameras:
       - name: lobby
         source: rtsp://cam/stream    # anything `svdgan detect` reads, or synthetic:SEED
@@ -29,7 +31,17 @@ from pathlib import Path
 from typing import Any
 
 from svdgan.config import read_yaml_mapping
-from svdgan.defaults import END_FRAMES, LEARN, MAX_EVENT_SECONDS, MIN_FRAMES, MODE, PRECISION, THRESHOLD
+from svdgan.defaults import (
+    END_FRAMES,
+    LEARN,
+    MAX_EVENT_SECONDS,
+    MIN_FRAMES,
+    MODE,
+    PRECISION,
+    RENEW_S,
+    TAKEOVER_S,
+    THRESHOLD,
+)
 from svdgan.errors import UserError
 from svdgan.scoring.fit import learn_frames
 from svdgan.serve.mqtt import MqttSettings, check_prefix
@@ -66,6 +78,9 @@ class ServeConfig:
     max_event_seconds: float = MAX_EVENT_SECONDS  # a longer event (and its clip) is closed and the next one opened
     mqtt: MqttSettings | None = None  # None: no MQTT
     allowed_hosts: list[str] = field(default_factory=list)  # besides loopback and the bound address
+    database: str | None = None  # None: SQLite in storage; a postgresql:// URL (a site's, or one server's)
+    takeover_s: float = TAKEOVER_S  # a site: a camera whose worker stopped is scored by another within this
+    renew_s: float = RENEW_S  # a site: how often a worker renews its cameras' leases
 
 
 def demo_config(storage: str = "serve_data") -> ServeConfig:
@@ -146,12 +161,12 @@ def _mqtt(section: dict[str, Any]) -> MqttSettings:
 def load_serve_config(path: str | Path) -> ServeConfig:
     data = read_yaml_mapping(path, "serve config")
     unknown = set(data) - {"storage", "checkpoint", "mode", "precision", "retention", "clip", "mqtt", "cameras",
-                           "allowed_hosts"}
+                           "allowed_hosts", "database", "site"}
     if unknown:
         raise UserError(f"bad serve config: unknown key {sorted(unknown)[0]}")
-    cameras = data.get("cameras")
-    if not isinstance(cameras, list) or not cameras:
-        raise UserError("bad serve config: cameras must be a non-empty list")
+    cameras = data.get("cameras", [] if data.get("database") else None)
+    if not isinstance(cameras, list) or not (cameras or data.get("database")):
+        raise UserError("bad serve config: cameras must be a non-empty list (a site's worker may have none)")
     config = ServeConfig([_camera(c, i) for i, c in enumerate(cameras)])
     names = [c.name for c in config.cameras]
     if len(set(names)) != len(names):
@@ -181,4 +196,15 @@ def load_serve_config(path: str | Path) -> ServeConfig:
     if not isinstance(hosts, list) or not all(isinstance(h, str) and HOST.match(h) for h in hosts):
         raise UserError("bad serve config: allowed_hosts must be a list of host names")
     config.allowed_hosts = [h.lower() for h in hosts]
+    database = data.get("database")
+    if database is not None and not isinstance(database, str):
+        raise UserError("bad serve config: database must be a URL (postgresql://USER@HOST/NAME)")
+    config.database = database
+    site = data.get("site") or {}
+    if not isinstance(site, dict) or set(site) - {"takeover_seconds", "renew_seconds"}:
+        raise UserError("bad serve config: site takes takeover_seconds and renew_seconds")
+    config.takeover_s = _number(site.get("takeover_seconds", TAKEOVER_S), "site.takeover_seconds", 2, 3600)
+    config.renew_s = _number(site.get("renew_seconds", RENEW_S), "site.renew_seconds", 0.2, 600)
+    if config.renew_s >= config.takeover_s / 3:
+        raise UserError("bad serve config: site.renew_seconds must be under a third of site.takeover_seconds")
     return config

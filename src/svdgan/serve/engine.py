@@ -7,7 +7,6 @@ MQTT, and the operator's verdicts: "normal" teaches the camera's memory that eve
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 import sys
 import threading
 import time
@@ -34,7 +33,7 @@ from svdgan.serve.config import CameraConfig, ServeConfig
 from svdgan.serve.faults import Faults
 from svdgan.serve.learning import Learner
 from svdgan.serve.recorder import Recorded, Recorder, snapshot
-from svdgan.serve.store import EventStore
+from svdgan.serve.store import EventStore, StoreError
 from svdgan.sources.open import open_source
 from svdgan.sources.reader import SourceReader, next_frames
 from svdgan.sources.video import Frame, Source
@@ -116,9 +115,12 @@ class Engine:
     """Owns the cameras and the scoring thread. `publish` receives event messages (MQTT)."""
 
     def __init__(self, config: ServeConfig, store: EventStore, publish: Publish | None = None,
-                 sources: dict[str, Source] | None = None):
-        """`sources` replaces the configured source of the cameras it names (tests, embedding)."""
-        self.config, self.store, self.publish = config, store, publish
+                 sources: dict[str, Source] | None = None, on_site: bool = False):
+        """`sources` replaces the configured source of the cameras it names (tests, embedding).
+        `on_site`: a site's worker, whose cameras are the site's (the config's are added to them) and
+        are started and stopped by its leases (serve/site.py); else every camera is watched here."""
+        self.config, self.store, self.publish, self.on_site = config, store, publish, on_site
+        self.may_score: Callable[[], bool] | None = None  # a site's worker: False once its leases may have run out
         self._given = sources or {}
         self.cameras: dict[str, Camera] = {}
         self._detectors: dict[str, Detector] = {}
@@ -131,6 +133,13 @@ class Engine:
         self._scoring = threading.Lock()  # a teaching swaps a camera's memory between two frames, not during one
         self._readers: list[SourceReader] = []  # the running loop's, one per camera, in order
         self._idle = threading.Event()  # set while every source has ended
+        self._ended: set[int] = set()  # the readers that ended or were stopped, by their index in _readers
+        self._removals: deque[tuple[str, threading.Event]] = deque()  # cameras to stop, done by the loop
+        self._changes = 0  # cameras started or stopped: the loop maps its readers to cameras again
+        if on_site:
+            for cam in config.cameras:
+                store.add_camera(cam, if_new=True)
+            return
         for cam in [*config.cameras, *[c for c in store.added_cameras() if c.name not in
                                        {k.name for k in config.cameras}]]:
             self.cameras[cam.name] = self._camera(cam)
@@ -157,15 +166,15 @@ class Engine:
             source.name = cam.name
         fps = source.fps or cam.fps
         folder = models.folder(self.config.storage, cam.name)
+        models.adopt_files(self.store, self.config.storage, cam.name)
+        taught = models.load(self.store, cam.name, detector.config.memory)
         learner = None
-        if checkpoint is None and (models.latest(self.config.storage, cam.name) is None
-                                   or (folder / "learning.pt").is_file()):
+        if checkpoint is None and (taught is None or (folder / "learning.pt").is_file()):
             learner = Learner(folder, learn_frames(cam.learn, fps), detector.config)  # resumes what it gathered
             if synthetic:  # its first clips are normal: the footage it learns from
                 source.normal_first = -(-learner.needed // source.cfg.frames)
-        taught = models.latest(self.config.storage, cam.name)
         if taught is not None:  # what it learnt and the operator taught it, as it was last
-            fitted = dict(zip(("stats", "memory"), models.load(taught, detector.config.memory)))
+            fitted = {"stats": taught[1], "memory": taught[2]}
         elif synthetic and learner is None:  # a synthetic camera with a model: fitted on its own normal clips
             fitted = dict(zip(("stats", "memory"), refit(detector, source.normal_clips(CALIBRATION_CLIPS))))
         try:
@@ -174,19 +183,74 @@ class Engine:
             raise UserError(f"camera {cam.name}: {exc}") from None
         recorder = Recorder(int(self.config.pre_seconds * fps), int(self.config.post_seconds * fps), fps)
         tracker = EventTracker(cam.name, cam.threshold, cam.min_frames, cam.end_frames, self.config.max_event_seconds)
-        return Camera(cam, source, detector, stream, tracker, recorder, model=None if taught is None else taught.name,
+        return Camera(cam, source, detector, stream, tracker, recorder, model=None if taught is None else taught[0],
                       learner=learner)
 
     def add_camera(self, cam: CameraConfig) -> None:
         """A camera added while serve runs (the page, the API): it learns first unless given a model, is
         remembered in the database, and is read by the running loop from now on."""
-        if cam.name in self.cameras:
+        if cam.name in self.cameras or cam.name in {c.name for c in self.store.added_cameras()}:
             raise UserError(f"a camera named {cam.name} is watched already")
+        if self.on_site:  # the site's next free worker takes it
+            self.store.add_camera(cam)
+            return
         camera = self._camera(cam)
         self.store.add_camera(cam)
         self.cameras[cam.name] = camera
         if self._thread is not None:
             self._start_reader(camera)
+
+    def start_camera(self, name: str) -> None:
+        """A site's camera, now this worker's to score (its lease taken), watched from now on."""
+        cam = next((c for c in self.store.added_cameras() if c.name == name), None)
+        if cam is None:
+            raise UserError(f"camera {name} is not one of the site's")
+        camera = self._camera(cam)
+        self.cameras[name] = camera
+        if self._thread is not None:
+            self._start_reader(camera)
+
+    def stop_camera(self, name: str, timeout: float = 10.0) -> None:
+        """Stop watching a camera (a site's worker lets it go): its open event ends, its clip is kept,
+        what it was learning is saved; returns once it is no longer scored."""
+        if name not in self.cameras:
+            return
+        done = threading.Event()
+        self._removals.append((name, done))
+        if self._thread is None or not self._thread.is_alive():
+            self._apply_removals()
+        elif not done.wait(timeout):
+            print(f"svdgan: camera {name} did not stop within {timeout:.0f} s", file=sys.stderr, flush=True)
+
+    def _apply_removals(self) -> None:
+        while self._removals:
+            name, done = self._removals.popleft()
+            cam = self.cameras.pop(name, None)
+            if cam is not None:
+                if cam.reader is not None:
+                    cam.reader.stop.set()
+                    with contextlib.suppress(ValueError):
+                        self._ended.add(self._readers.index(cam.reader))
+                self._changes += 1
+                self._finish(cam)
+                if cam.stream is not None:
+                    cam.detector.close(cam.stream)
+            done.set()
+
+    def _finish(self, cam: Camera) -> None:
+        """A camera no longer watched: its open event ends now, the clip in its post-roll is kept, what
+        it was learning is saved."""
+        if cam.learner is not None:
+            try:
+                cam.learner.save()  # a restart goes on learning from here
+            except OSError as exc:
+                print(f"svdgan: camera {cam.config.name}: what it was learning could not be saved: {exc}",
+                      file=sys.stderr)
+        for change in cam.tracker.finish():
+            self._end_event(cam, time.time(), change)
+        clip = cam.recorder.clip
+        if clip is not None:
+            self._media(cam, "clip", lambda c=clip: self._attach_clip(c if c.finish() else None))
 
     def learn_more(self, name: str, learn: str) -> None:
         """The camera gathers `learn` more of its footage as it is now (night after day, a moved camera),
@@ -216,7 +280,7 @@ class Engine:
             for cells, label in zip(before.taught, before.taught_labels) if before is not None else ():
                 memory = memory.taught_with(cells, label)
             cam.detector.replace(cam.stream, stats, memory)
-        cam.model = models.save(self.config.storage, cam.config.name, stats, memory, "learnt from its footage").name
+        cam.model = models.save(self.store, cam.config.name, stats, memory, "learnt from its footage")
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="svdgan-scoring", daemon=True)
@@ -231,19 +295,9 @@ class Engine:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        for cam in self.cameras.values():
-            if cam.learner is not None:
-                try:
-                    cam.learner.save()  # a restart goes on learning from here
-                except OSError as exc:
-                    print(f"svdgan: camera {cam.config.name}: what it was learning could not be saved: {exc}",
-                          file=sys.stderr)
-        for cam in self.cameras.values():
-            for change in cam.tracker.finish():  # what is open ends now
-                self._end_event(cam, time.time(), change)
-            clip = cam.recorder.clip
-            if clip is not None:  # still in its post-roll: keep what was written
-                self._media(cam, "clip", lambda c=clip: self._attach_clip(c if c.finish() else None))
+        self._apply_removals()
+        for cam in list(self.cameras.values()):
+            self._finish(cam)
         self._retry_writes_at = 0.0
         self._flush_writes()  # a last try; what still fails is said on stderr
         if self._writes:
@@ -252,27 +306,33 @@ class Engine:
     def _start_reader(self, cam: Camera) -> None:
         cam.reader = SourceReader(cam.source)
         self._readers.append(cam.reader)  # the running loop takes it in (next_frames reads the list as it grows)
+        self._changes += 1
         cam.reader.start()
 
     def _run(self) -> None:
         for cam in list(self.cameras.values()):
             self._start_reader(cam)
         by_reader: dict[int, Camera] = {}
-        ended: set[int] = set()
+        seen_changes = -1
         try:
             while not self._stop.is_set():
                 self._idle.clear()
-                for batch in next_frames(self._readers, ended):
+                for batch in next_frames(self._readers, self._ended, idle_s=0.1):
                     if self._stop.is_set():
                         return
-                    if len(by_reader) < len(self._readers):  # a camera was added
+                    if self._removals:
+                        self._apply_removals()
+                    if seen_changes != self._changes:  # a camera was added or stopped
+                        seen_changes = self._changes
                         by_reader = {id(cam.reader): cam for cam in list(self.cameras.values())}
-                    self._score([(by_reader[id(self._readers[i])], frame, arrived) for i, frame, arrived in batch])
+                    self._score([(by_reader[id(self._readers[i])], frame, arrived) for i, frame, arrived in batch
+                                 if id(self._readers[i]) in by_reader])
                     self._flush_writes()
                     self._retention()
                 self._idle.set()  # every source has ended: wait for a camera to be added
                 seen = len(self._readers)
                 while not self._stop.is_set() and len(self._readers) == seen:
+                    self._apply_removals()
                     self._stop.wait(0.1)
         finally:
             self._idle.set()
@@ -280,6 +340,8 @@ class Engine:
                 reader.stop.set()
 
     def _score(self, batch: list[tuple[Camera, Frame, float]]) -> None:
+        if self.may_score is not None and batch and not self.may_score():
+            return  # a site's worker that cannot know its leases still run: another may score its cameras
         by_detector: dict[int, list[tuple[Camera, Frame, float]]] = {}
         for item in batch:
             cam = item[0]
@@ -433,8 +495,7 @@ class Engine:
                 stats = cam.detector.sources[cam.stream].stats or {}
                 memory = cam.detector.memory_of(cam.stream)
             assert memory is not None
-            version = models.save(self.config.storage, cam.config.name, stats, memory, str(cam.detector.path))
-            cam.model = version.name
+            cam.model = models.save(self.store, cam.config.name, stats, memory, str(cam.detector.path))
         self.store.set_label(event_id, label, who, cam.model if teaches and cam is not None else None)
 
     def _attach_clip(self, clip: Any) -> None:
@@ -478,7 +539,7 @@ class Engine:
             write, args = self._writes[0]
             try:
                 write(*args)
-            except (sqlite3.Error, OSError) as exc:
+            except StoreError as exc:
                 self.faults.failed("database", exc)
                 self._retry_writes_at = time.monotonic() + RETRY_WRITES_S
                 return
@@ -502,7 +563,7 @@ class Engine:
             try:
                 self.store.enforce_retention(self.config.max_age_hours * 3600, int(self.config.max_mb * 2**20),
                                          int(self.config.min_free_mb * 2**20))
-            except (sqlite3.Error, OSError) as exc:
+            except StoreError as exc:
                 self.faults.failed("retention", exc)
             else:
                 self.faults.ok("retention")

@@ -43,6 +43,13 @@ class Faults:
             print(f"svdgan: {part}: working again after {time.time() - fault.since:.0f} s and {fault.count} "
                   f"failure(s){f', {fault.lost} not saved' if fault.lost else ''}", file=sys.stderr, flush=True)
 
+    def note(self, part: str, exc: BaseException | None) -> None:
+        """`failed` with the error, or `ok` with None."""
+        if exc is None:
+            self.ok(part)
+        else:
+            self.failed(part, exc)
+
     def get(self, part: str) -> Fault | None:
         with self._lock:
             return self._faults.get(part)

@@ -1,7 +1,8 @@
 """MQTT messages of `svdgan serve` (paho-mqtt): `<prefix>/<camera>/events` with type new, update or
-end, and `<prefix>/availability`: "online" once connected, "offline" when stopped, and the broker's
-last will "offline" if the server dies. Optional username and password, and TLS. The connection is
-made in the background and retried by paho, so a broker that is down delays messages, not serve."""
+end, and `<prefix>/availability` (a site's worker: `<prefix>/workers/<name>/availability`): "online"
+once connected, "offline" when stopped, and the broker's last will "offline" if the process dies.
+Optional username and password, and TLS. The connection is made in the background and retried by
+paho, so a broker that is down delays messages, not serve."""
 
 from __future__ import annotations
 
@@ -36,14 +37,18 @@ class MqttSettings:
 
 
 class MqttPublisher:
-    def __init__(self, settings: MqttSettings, client_id: str = "svdgan-serve"):
+    def __init__(self, settings: MqttSettings, worker: str | None = None):
+        """`worker`: a site's worker, with a client id and availability topic of its own
+        (`<prefix>/workers/<worker>/availability`), so that the broker's last will names the one that died."""
         try:
             import paho.mqtt.client as mqtt
         except ImportError:
             raise UserError("MQTT needs paho-mqtt: pip install 'svdgan[serve]'") from None
         self.prefix = check_prefix(settings.prefix)
-        self.availability = f"{self.prefix}/availability"
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+        self.availability = f"{self.prefix}/availability" if worker is None else \
+            f"{self.prefix}/workers/{worker}/availability"
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
+                                  client_id="svdgan-serve" if worker is None else f"svdgan-{worker}")
         if settings.username is not None:
             self.client.username_pw_set(settings.username, settings.password)
         if settings.tls:

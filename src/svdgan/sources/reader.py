@@ -59,12 +59,14 @@ class SourceReader(threading.Thread):
                 continue
 
 
-def next_frames(readers: list[SourceReader], ended: set[int] | None = None
+def next_frames(readers: list[SourceReader], ended: set[int] | None = None, idle_s: float | None = None
                 ) -> Iterator[list[tuple[int, Frame, float]]]:
-    """The next frame of every source that has one; waits while none has. Readers appended to the
-    list meanwhile join in (a camera added to a running server); it ends when every reader has.
-    `ended`: the readers known to have ended, kept across calls."""
+    """The next frame of every source that has one; waits while none has (`idle_s`: an empty batch
+    after that long, so the caller can do its other work). Readers appended to the list meanwhile
+    join in (a camera added to a running server); it ends when every reader has. `ended`: the
+    readers known to have ended (or stopped by the caller), kept across calls."""
     ended = set() if ended is None else ended
+    waited_since = time.monotonic()
     while len(ended) < len(readers):
         batch = []
         for i in range(len(readers)):
@@ -78,7 +80,8 @@ def next_frames(readers: list[SourceReader], ended: set[int] | None = None
                 ended.add(i)
             else:
                 batch.append((i, *item))
-        if batch:
+        if batch or (idle_s is not None and time.monotonic() - waited_since > idle_s):
             yield batch
+            waited_since = time.monotonic()
         elif len(ended) < len(readers):
             time.sleep(0.001)
