@@ -215,6 +215,8 @@ def test_binding_beyond_loopback_needs_a_token(capsys, monkeypatch):
     ("cameras: [{name: a, source: x}]\nretention: {max_mb: -5}", "max_mb"),
     ("cameras: [{name: a, source: missing.avi}]", "source not found"),
     ("cameras: [{name: a, source: 'rtsp://x/y', checkpoint: nope.pt}]", "checkpoint not found"),
+    ("cameras: [{name: a, source: x}]\nsite: {takeover_seconds: 6, renew_seconds: 3}", "under a third"),
+    ("cameras: [{name: a, source: x}]\ndatabase: 5", "database must be a URL"),
 ])
 def test_bad_config_is_one_line_and_exit_2(tmp_path, capsys, text, message):
     path = tmp_path / "serve.yaml"
@@ -223,6 +225,21 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path, capsys, text, message):
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "store").exists()  # nothing written
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--worker"], "share one PostgreSQL database"),
+    (["--review", "--db", "sqlite:///x.db"], "share one PostgreSQL database"),
+    (["--worker", "a", "--review", "--db", "postgresql://u@h/d"], "not both"),
+    (["--worker", "bad name", "--db", "postgresql://u@h/d"], "--worker NAME"),
+    (["--db", "mysql://u@h/d"], "takes postgresql://"),
+])
+def test_bad_site_arguments_are_one_line_and_exit_2(tmp_path, capsys, monkeypatch, args, message):
+    monkeypatch.delenv("SVDGAN_DATABASE", raising=False)
+    assert main(["serve", "--storage", str(tmp_path / "store"), "--port", "0", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "store").exists()
 
 
 def test_config_file_round_trip(tmp_path):

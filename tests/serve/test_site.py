@@ -101,7 +101,8 @@ def test_a_worker_killed_with_sigkill_has_its_cameras_taken_over_with_nothing_lo
 
         def rows():
             with engine.connect() as conn:
-                return conn.execute(sa.text('SELECT id, camera, start, "end", worker FROM events ORDER BY id')).all()
+                return conn.execute(sa.text('SELECT id, camera, start, "end", worker, clip FROM events '
+                                            "ORDER BY id")).all()
 
         _wait(lambda: any(r.worker == "a" for r in rows()), timeout=60, step=0.5)  # a has recorded events
         held_by_a = seen[-1][1]
@@ -128,6 +129,10 @@ def test_a_worker_killed_with_sigkill_has_its_cameras_taken_over_with_nothing_lo
             _wait(lambda: driver.execute_script(gone) == "a", timeout=10)
         finally:
             driver.quit()
+        # a clip recorded by b plays from the review page, fetched from b
+        recorded = _wait(lambda: [r.id for r in rows() if r.worker == "b" and r.clip], timeout=40, step=0.5)
+        clip = urllib.request.urlopen(f"http://127.0.0.1:{ports['review']}/api/events/{recorded[0]}/clip", timeout=10)
+        assert clip.headers["Content-Type"] == "video/webm" and clip.read(4) == b"\x1a\x45\xdf\xa3"  # EBML
         time.sleep(3)  # b's events of the cameras it took go on
     finally:
         watching.set()
@@ -210,3 +215,19 @@ def test_a_worker_that_loses_the_database_stops_scoring_before_its_leases_run_ou
     a.round()
     assert a.held == [] and sorted(c for _, c in stopped) == CAMERAS  # stopped, one round before
     assert time.time() < lease_until  # ... its leases could be taken by another worker
+
+
+def test_a_worker_restarted_under_its_name_waits_until_its_former_leases_have_run_out(site_store):
+    started, stopped = [], []
+    before = rounds_of(site_store, "a", started, stopped)
+    before.round()  # then it crashes: no release, no goodbye
+    restarted = rounds_of(site_store, "a", started, stopped)
+    restarted.start()
+    try:
+        time.sleep(1.0)
+        assert restarted.held == []  # its former self's leases (2 s) still run: it waits
+        _wait(lambda: sorted(restarted.held) == CAMERAS, timeout=5)
+    finally:
+        restarted.stop.set()
+        restarted.join(5)
+    assert restarted.held == [] and sorted(c for _, c in stopped) == CAMERAS  # let go on stop

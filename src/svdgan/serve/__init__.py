@@ -66,6 +66,9 @@ def serve(config_path: str | None = None, host: str = "127.0.0.1", port: int = 8
     if on_site and not (config.database or "").startswith(("postgresql", "postgres:")):
         raise UserError("a site's processes share one PostgreSQL database: pass --db postgresql://USER@HOST/NAME "
                         "(or set database: in the config, or $SVDGAN_DATABASE)")
+    from svdgan.serve.database import url_for
+
+    url_for(Path(config.storage), config.database)  # a URL of another kind: refused before anything is written
     scheme = "https" if certfile else "http"
     name = worker or (f"review-{socket.gethostname()}-{port}" if review else None)
     if name is not None and not SITE_NAME.match(name):

@@ -97,7 +97,8 @@ def _v1(conn: Connection) -> None:
     had all its columns (explanations, motion, verdicts) given them."""
     metadata.create_all(conn, [events, feedback, cameras], checkfirst=True)
     have = {c["name"] for c in sa.inspect(conn).get_columns("events")}
-    for column in ("media_error TEXT", "last_seen REAL", "why TEXT", "start_frame INTEGER", "end_frame INTEGER",
+    double = "DOUBLE PRECISION" if _pg(conn) else "REAL"  # (PostgreSQL's REAL is 4 bytes: seconds off by minutes)
+    for column in ("media_error TEXT", f"last_seen {double}", "why TEXT", "start_frame INTEGER", "end_frame INTEGER",
                    "motion TEXT", "label TEXT"):
         if column.split()[0] not in have:
             conn.execute(sa.text(f"ALTER TABLE events ADD COLUMN {column}"))

@@ -54,7 +54,7 @@ def load(store: EventStore, camera: str, config: MemoryConfig) -> tuple[str, dic
         return None
     version, data = found
     payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    memory = MotionMemory.from_payload(payload.get("motion"), config)
+    memory = MotionMemory.from_payload(payload.get("motion"), config) if payload.get("format") == FORMAT else None
     if memory is None or "score_stats" not in payload:
         raise UserError(f"camera {camera}: its model {name(version)} is not a camera model of svdgan serve")
     return name(version), payload["score_stats"], memory

@@ -85,15 +85,16 @@ class Site:
                          {"lease": self.lease_s, "me": self.name, "names": list(held)})
         return {r[0] for r in rows}
 
-    def claim(self, wanted: int) -> list[str]:
-        """Take up to `wanted` cameras that nobody holds or whose lease ran out (their row locks
-        skip what another worker is taking at the same moment)."""
+    def claim(self, wanted: int, held: list[str]) -> list[str]:
+        """Take up to `wanted` cameras, besides those `held`, that nobody holds or whose lease ran out
+        (an earlier process of this name's too); row locks skip what another worker is taking."""
         if wanted <= 0:
             return []
         rows = self._run(f"UPDATE cameras SET holder = :me, lease_until = {NOW} + :lease WHERE name IN ("
-                         f"SELECT name FROM cameras WHERE holder IS NULL OR (holder <> :me AND lease_until < {NOW}) "
-                         "ORDER BY name LIMIT :wanted FOR UPDATE SKIP LOCKED) RETURNING name",
-                         {"me": self.name, "lease": self.lease_s, "wanted": wanted})
+                         f"SELECT name FROM cameras WHERE (holder IS NULL OR lease_until < {NOW}) "
+                         "AND NOT (name = ANY(:held)) ORDER BY name LIMIT :wanted FOR UPDATE SKIP LOCKED) "
+                         "RETURNING name", {"me": self.name, "lease": self.lease_s, "wanted": wanted,
+                                            "held": list(held)})
         return sorted(r[0] for r in rows)
 
     def release(self, names: list[str]) -> None:
@@ -101,6 +102,11 @@ class Site:
         if names:
             self._run("UPDATE cameras SET holder = NULL, lease_until = NULL WHERE holder = :me AND name = ANY(:names)",
                       {"me": self.name, "names": list(names)})
+
+    def silent_for(self) -> float | None:
+        """Seconds since a worker of this name was last heard from (None: never, or it left)."""
+        rows = self._run(f"SELECT {NOW} - seen FROM workers WHERE name = :me", {"me": self.name})
+        return float(rows[0][0]) if rows else None
 
     def leave(self) -> None:
         self._run("DELETE FROM workers WHERE name = :me", {"me": self.name})
@@ -140,6 +146,7 @@ class SiteWorker(threading.Thread):
         self.stop = threading.Event()
 
     def run(self) -> None:
+        self.wait_for_namesake()
         while not self.stop.is_set():
             self.round()
             self.stop.wait(self.site.renew_s)
@@ -150,6 +157,26 @@ class SiteWorker(threading.Thread):
         except StoreError:
             pass  # its leases run out instead
         self.held = []
+
+    def wait_for_namesake(self) -> None:
+        """A worker of this name heard from within a lease: this one restarted after a crash (its
+        leases have not run out yet) or a second process was given the same name. Either way its
+        cameras may still be scored: wait until it has been silent for a lease."""
+        told = False
+        while not self.stop.is_set():
+            try:
+                silent = self.site.silent_for()
+            except StoreError as exc:
+                self.on_fault("site", exc)
+                silent = 0.0
+            if silent is None or silent >= self.site.lease_s:
+                return
+            if not told:
+                print(f"svdgan: site: a worker named {self.site.name} was heard from {silent:.0f} s ago: waiting until "
+                      f"its leases run out ({self.site.lease_s:.0f} s), or give this one another --worker name",
+                      file=sys.stderr, flush=True)
+                told = True
+            self.stop.wait(self.site.renew_s)
 
     def round(self) -> None:
         asked = time.monotonic()
@@ -163,7 +190,7 @@ class SiteWorker(threading.Thread):
                 surplus = self.held[share:]
                 self.drop(surplus)
                 self.site.release(surplus)
-            for camera in self.site.claim(share - len(self.held)):
+            for camera in self.site.claim(share - len(self.held), self.held):
                 try:
                     self.site.store.recover_camera(camera)  # what its last holder left open ends
                     self.start_camera(camera)
