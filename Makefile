@@ -21,8 +21,10 @@ install: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(VENV)/bin/svdgan demo --out demo_out
 
+# The serve tests run on SQLite and, where Debian's postgresql is installed, on a PostgreSQL that
+# .ci/postgres starts on loopback (or the one $SVDGAN_TEST_POSTGRES names); without one, those are skipped.
 test: $(VENV)/.installed
-	$(PY) -m pytest -q
+	SVDGAN_TEST_POSTGRES="$${SVDGAN_TEST_POSTGRES:-$$(bash .ci/postgres 2>/dev/null)}" $(PY) -m pytest -q
 
 # The documentation site (docs/, mkdocs.yml); --strict fails on a broken link or a missing reference.
 $(VENV)/.docs-installed: $(VENV)/.installed

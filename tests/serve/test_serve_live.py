@@ -270,45 +270,34 @@ def test_a_restart_in_the_middle_of_learning_goes_on_learning_on_the_page(tmp_pa
         driver.quit()
 
 
-def test_mqtt_new_and_end_with_matching_ids(camera_model, tmp_path):  # noqa: F811
+def test_mqtt_new_and_end_with_matching_ids(camera_model, tmp_path, broker):  # noqa: F811
     import paho.mqtt.client as mqtt
 
     from svdgan.serve.mqtt import MqttPublisher, MqttSettings
 
-    broker = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    if not Path(broker).exists():
-        pytest.fail("mosquitto is needed (apt-get install mosquitto)")
-    port = free_port()
-    (tmp_path / "m.conf").write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
-    process = subprocess.Popen([broker, "-c", str(tmp_path / "m.conf")], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    try:
-        received, subscribed = [], threading.Event()
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test")
-        client.on_connect = lambda c, *_: c.subscribe("svdgan/+/events", qos=1)
-        client.on_subscribe = lambda *_: subscribed.set()
-        client.on_message = lambda c, u, m: received.append((m.topic, json.loads(m.payload)))
-        _wait(lambda: client.connect("127.0.0.1", port) == 0 if _port_open(port) else False, timeout=10)
-        client.loop_start()
-        assert subscribed.wait(10)
-        from .test_serve import ScriptedSource, scene
+    received, subscribed = [], threading.Event()
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test")
+    client.on_connect = lambda c, *_: c.subscribe("svdgan/+/events", qos=1)
+    client.on_subscribe = lambda *_: subscribed.set()
+    client.on_message = lambda c, u, m: received.append((m.topic, json.loads(m.payload)))
+    client.connect("127.0.0.1", broker)
+    client.loop_start()
+    assert subscribed.wait(10)
+    from .test_serve import ScriptedSource, scene
 
-        config = ServeConfig([CameraConfig("lobby", "s", threshold=1.5, min_frames=2, checkpoint=str(camera_model))],
-                             storage=str(tmp_path / "storage"), pre_seconds=0.2, post_seconds=0.2)
-        publisher = MqttPublisher(MqttSettings("127.0.0.1", port))
-        engine = Engine(config, EventStore(tmp_path / "storage"), publisher,
-                        sources={"lobby": ScriptedSource("lobby", scene(50, 20, 32))})
-        engine.start()
-        engine.join(60)
-        engine.stop()
-        _wait(lambda: any(p["type"] == "end" for _, p in received), timeout=10)
-        publisher.close()
-        client.loop_stop()
-        kinds = {p["type"]: p for topic, p in received if topic == "svdgan/lobby/events"}
-        assert kinds["new"]["id"] == kinds["end"]["id"] == engine.store.list()[0].id
-    finally:
-        process.terminate()
-        process.wait(10)
+    config = ServeConfig([CameraConfig("lobby", "s", threshold=1.5, min_frames=2, checkpoint=str(camera_model))],
+                         storage=str(tmp_path / "storage"), pre_seconds=0.2, post_seconds=0.2)
+    publisher = MqttPublisher(MqttSettings("127.0.0.1", broker))
+    engine = Engine(config, EventStore(tmp_path / "storage"), publisher,
+                    sources={"lobby": ScriptedSource("lobby", scene(50, 20, 32))})
+    engine.start()
+    engine.join(60)
+    engine.stop()
+    _wait(lambda: any(p["type"] == "end" for _, p in received), timeout=10)
+    publisher.close()
+    client.loop_stop()
+    kinds = {p["type"]: p for topic, p in received if topic == "svdgan/lobby/events"}
+    assert kinds["new"]["id"] == kinds["end"]["id"] == engine.store.list()[0].id
 
 
 def _port_open(port: int) -> bool:

@@ -7,20 +7,18 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from .conftest import POSTGRES, schema_url
-from .test_serve_live import _chrome, _port_open, _wait, free_port
+from .test_serve_live import _chrome, _wait, free_port
 
 TAKEOVER_S, RENEW_S = 6.0, 1.0
 CAMERAS = ["cam1", "cam2", "cam3", "cam4"]
@@ -38,21 +36,6 @@ def scoring_here(answer: dict | None, worker: str) -> set[str]:
     """The cameras a worker's own /api/stats says it scores (or learns) now."""
     return {c["camera"] for c in (answer or {}).get("cameras", [])
             if c.get("worker") == worker and c.get("state") in ("ok", "learning")}
-
-
-@pytest.fixture
-def broker(tmp_path):
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    if not Path(binary).exists():
-        pytest.fail("mosquitto is needed (apt-get install mosquitto)")
-    port = free_port()
-    (tmp_path / "m.conf").write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
-    process = subprocess.Popen([binary, "-c", str(tmp_path / "m.conf")], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    _wait(lambda: _port_open(port), timeout=10)
-    yield port
-    process.terminate()
-    process.wait(10)
 
 
 @pytest.mark.skipif(POSTGRES is None, reason="no PostgreSQL: export SVDGAN_TEST_POSTGRES=$(bash .ci/postgres)")

@@ -196,17 +196,18 @@ class Engine:
             return
         camera = self._camera(cam)
         self.store.add_camera(cam)
-        self.cameras[cam.name] = camera
-        if self._thread is not None:
-            self._start_reader(camera)
+        self._watch(camera)
 
     def start_camera(self, name: str) -> None:
         """A site's camera, now this worker's to score (its lease taken), watched from now on."""
         cam = next((c for c in self.store.added_cameras() if c.name == name), None)
         if cam is None:
             raise UserError(f"camera {name} is not one of the site's")
-        camera = self._camera(cam)
-        self.cameras[name] = camera
+        self._watch(self._camera(cam))
+
+    def _watch(self, camera: Camera) -> None:
+        """A camera opened while serve runs: read by the running loop from now on."""
+        self.cameras[camera.config.name] = camera
         if self._thread is not None:
             self._start_reader(camera)
 

@@ -28,7 +28,7 @@ from svdgan.serve.recorder import rebuild_clip
 StoreError = (sa.exc.SQLAlchemyError, OSError)  # a write that failed (locked, disk full, database gone): retried
 MEDIA_KINDS = {".webm": "clip", ".jpg": "snapshot", ".pt": "motion"}  # a media file's suffix -> its column
 ID_BLOCK = 16  # event ids a worker takes from PostgreSQL's sequence at once
-EVENT_COLUMNS = ", ".join(f'"{c.name}"' for c in database.events.columns if c.name != "worker")
+EVENT_COLUMNS = ", ".join(f'"{c.name}"' for c in database.events.columns)  # in Event's order
 
 
 @dataclass
@@ -238,7 +238,7 @@ class EventStore:
         return [dict(zip(("event_id", "camera", "label", "at", "who", "model"), r)) for r in rows]
 
     def get(self, event_id: int) -> Event | None:
-        rows = self._rows(f"SELECT {EVENT_COLUMNS}, worker FROM events WHERE id = :id", {"id": event_id})
+        rows = self._rows(f"SELECT {EVENT_COLUMNS} FROM events WHERE id = :id", {"id": event_id})
         return _event(rows[0]) if rows else None
 
     def list(self, camera: str | None = None, since: float | None = None, until: float | None = None,
@@ -251,7 +251,7 @@ class EventStore:
             if value is not None:
                 where.append(clause)
                 args[key] = value
-        sql = f"SELECT {EVENT_COLUMNS}, worker FROM events" + (" WHERE " + " AND ".join(where) if where else "")
+        sql = f"SELECT {EVENT_COLUMNS} FROM events" + (" WHERE " + " AND ".join(where) if where else "")
         return [_event(r) for r in self._rows(sql + " ORDER BY start DESC, id DESC LIMIT :limit", args)]
 
     def media_path(self, event_id: int, kind: str) -> Path | None:

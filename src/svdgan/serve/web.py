@@ -256,9 +256,10 @@ def _camera_routes(engine: Engine, viewers: MjpegViewers, remote: Remote) -> API
         if remote.site is None:
             return here
         known = {c["name"] for c in here}
+        holdings = {h.camera: h for h in site_holdings()}
         for cam in engine.store.added_cameras():
             if cam.name not in known:
-                holding = next((h for h in site_holdings() if h.camera == cam.name), None)
+                holding = holdings.get(cam.name)
                 health = (holding.health if holding else None) or {}
                 here.append({"name": cam.name, "threshold": cam.threshold, "min_frames": cam.min_frames,
                              "end_frames": cam.end_frames, "ignore": cam.ignore,

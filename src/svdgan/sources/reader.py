@@ -41,20 +41,19 @@ class SourceReader(threading.Thread):
                             except queue.Empty:
                                 pass
                 else:
-                    while not self.stop.is_set():
-                        try:
-                            self.queue.put(item, timeout=0.1)
-                            break
-                        except queue.Full:
-                            continue
+                    self._put(item)
                 if self.stop.is_set():
                     break
         except UserError as exc:
             self.error = str(exc)
-        while not self.stop.is_set():  # once stopped, nobody reads the end: do not wait on a full queue
+        self._put(_END)
+
+    def _put(self, item: object) -> None:
+        """Into the queue, waiting while it is full, unless stopped meanwhile (then nobody reads it)."""
+        while not self.stop.is_set():
             try:
-                self.queue.put(_END, timeout=0.1)
-                break
+                self.queue.put(item, timeout=0.1)
+                return
             except queue.Full:
                 continue
 
